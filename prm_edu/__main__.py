@@ -1,0 +1,3 @@
+from prm_edu.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Data: the simulated world (built in) and, later, MovieLens-100K."""

@@ -1,0 +1,52 @@
+"""Where tensors live and where randomness comes from.
+
+`device()` picks CUDA when present, else CPU; the environment variable
+`PRM_EDU_DEVICE` (e.g. "cpu", "cuda:1") overrides the choice. `seed_everything`
+seeds Python, NumPy and torch at once and hands back a `torch.Generator`, so code
+that wants explicit randomness can take it instead of relying on global state.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+DEVICE_ENV = "PRM_EDU_DEVICE"
+FAST_ENV = "PRM_EDU_FAST"
+
+
+def device() -> torch.device:
+    """The device to compute on: `$PRM_EDU_DEVICE` if set, else CUDA if present, else CPU."""
+    wanted = os.environ.get(DEVICE_ENV, "").strip()
+    if wanted:
+        try:
+            chosen = torch.device(wanted)
+        except RuntimeError as err:
+            raise ValueError(f"{DEVICE_ENV}={wanted!r} is not a torch device name (try 'cpu' or 'cuda')") from err
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"{DEVICE_ENV}={wanted!r} asks for CUDA, but torch sees no CUDA device here")
+        return chosen
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed `random`, NumPy's global state and torch (CPU and CUDA); return a fresh generator.
+
+    The same seed gives the same numbers on the same machine. Library code takes
+    explicit `np.random.Generator` / `torch.Generator` objects; this helper is for
+    notebooks and scripts that also call code using global state.
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    torch.manual_seed(int(seed))
+    return torch.Generator().manual_seed(int(seed))
+
+
+def fast_mode() -> bool:
+    """True when `$PRM_EDU_FAST` is set to a true value (tests and CI set it): shrink the work."""
+    return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
