@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from prm_edu import metrics
-from prm_edu.data.world import World, WorldConfig, reorder
+from prm_edu.data.world import World, WorldConfig
 from prm_edu.runtime import fast_mode
 
 

@@ -38,7 +38,9 @@ def _as_tensors(scores: Array, labels: Array, padding_mask: Array | None, k: int
         padding_mask = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
     padding_mask = torch.as_tensor(padding_mask, device=scores.device)
     if padding_mask.shape != scores.shape or padding_mask.dtype != torch.bool:
-        raise ValueError(f"{name}: padding_mask must be bool (B, L) = {tuple(scores.shape)}, got {padding_mask.dtype} {tuple(padding_mask.shape)}")
+        raise ValueError(
+            f"{name}: padding_mask must be bool (B, L) = {tuple(scores.shape)}, got {padding_mask.dtype} {tuple(padding_mask.shape)}"
+        )
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
         raise ValueError(f"{name}: k must be an integer >= 1, got {k!r}")
     labels = labels.to(scores.device, torch.float64)
@@ -93,7 +95,9 @@ def precision_at_k(scores: Array, labels: Array, k: int, padding_mask: Array | N
     return _reduce(top.sum(dim=1) / k, labels, reduction)
 
 
-def average_precision_at_k(scores: Array, labels: Array, k: int, padding_mask: Array | None = None, reduction: str = "mean") -> torch.Tensor:
+def average_precision_at_k(
+    scores: Array, labels: Array, k: int, padding_mask: Array | None = None, reduction: str = "mean"
+) -> torch.Tensor:
     """AP@k per list; its mean over lists is MAP@k (trec_eval `map_cut_k`)."""
     scores, labels, padding_mask = _as_tensors(scores, labels, padding_mask, k, "average_precision_at_k")
     top = (_top_k_relevance(scores, labels, padding_mask, k) > 0).double()  # (B, k')

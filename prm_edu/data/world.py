@@ -89,7 +89,7 @@ class WorldConfig:
         if self.history_len > self.n_items:
             raise ValueError(f"WorldConfig.history_len must be in [1, n_items={self.n_items}], got {self.history_len}")
         if not 0.0 <= self.segment_reveal <= 1.0:
-            raise ValueError(f"WorldConfig.segment_reveal is a probability and must be in [0, 1], got {self.segment_reveal}")
+            raise ValueError(f"WorldConfig.segment_reveal must be a probability in [0, 1], got {self.segment_reveal}")
         for name in ["quality_noise", "ranker_noise", "request_noise", "taste_scale", "price_scale", "position_eta", "context_penalty"]:
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:

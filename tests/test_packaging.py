@@ -1,0 +1,48 @@
+"""The project's own files agree with each other, and the command line works."""
+
+import re
+from pathlib import Path
+
+import tomllib
+
+from prm_edu import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name, where they differ
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!\[ ;]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_mirrors_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    wanted = {CONDA_NAMES.get(n, n) for n in wanted}
+    listed = set()
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
+        line = line.split("#")[0].strip()
+        if line.startswith("- ") and not line.startswith("- -e") and line != "- pip:":
+            listed.add(_name(line[2:]))
+    assert wanted <= listed, f"missing from environment.yml: {sorted(wanted - listed)}"
+    assert listed - wanted <= {"python", "pip"}, f"in environment.yml only: {sorted(listed - wanted - {'python', 'pip'})}"
+
+
+def test_readme_test_command_is_what_ci_runs():
+    assert "make test" in (ROOT / "README.md").read_text()
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_demo_fast_prints_the_table(capsys):
+    assert cli.main(["demo", "--fast", "--requests", "500"]) == 0
+    out = capsys.readouterr().out
+    for row in ["initial order", "context-blind oracle", "oracle (greedy)"]:
+        assert row in out
+    for column in ["P@5", "MAP@10", "NDCG@10", "clicks/list", "oracle gain"]:
+        assert column in out
+
+
+def test_demo_bad_argument_is_a_clear_error(capsys):
+    assert cli.main(["demo", "--requests", "0"]) == 2
+    assert "n_requests" in capsys.readouterr().err

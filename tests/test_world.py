@@ -1,0 +1,174 @@
+"""The simulated world: shapes, determinism, each click-model effect, the oracles, bad configs."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from prm_edu.data.world import PAD, World, WorldConfig, reorder
+
+SMALL = WorldConfig(n_users=300, n_items=200, n_requests=2000)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return World(SMALL)
+
+
+@pytest.fixture(scope="module")
+def log(world):
+    return world.sample_requests()
+
+
+def test_shapes(world, log):
+    cfg = SMALL
+    assert world.item_features.shape == (cfg.n_items, cfg.n_categories + 2)
+    assert len(world.item_feature_names) == world.item_features.shape[1]
+    assert world.users.history.shape == (cfg.n_users, cfg.history_len)
+    assert world.truth.taste.shape == (cfg.n_users, cfg.n_categories)
+    assert log.items.shape == log.clicks.shape == log.initial_scores.shape == (cfg.n_requests, cfg.list_len)
+    assert log.users.shape == (cfg.n_requests,)
+    assert not log.padding_mask.any()
+    # S_r is in the initial ranker's order and holds distinct items
+    assert np.all(np.diff(log.initial_scores, axis=1) <= 0)
+    assert all(len(set(row)) == cfg.list_len for row in log.items[:50])
+    # history: distinct items, padding only at the end
+    for row in world.users.history[:50]:
+        real = row[row != PAD]
+        assert len(set(real)) == len(real) and np.all(row[len(real):] == PAD)
+
+
+def test_same_seed_same_world_other_seed_other_world():
+    a, b, c = World(SMALL), World(SMALL), World(SMALL.replace(seed=1))
+    log_a, log_b, log_c = a.sample_requests(), b.sample_requests(), c.sample_requests()
+    np.testing.assert_array_equal(a.item_features, b.item_features)
+    np.testing.assert_array_equal(a.users.history, b.users.history)
+    np.testing.assert_array_equal(log_a.items, log_b.items)
+    np.testing.assert_array_equal(log_a.clicks, log_b.clicks)
+    assert not np.array_equal(log_a.items, log_c.items)
+
+
+def test_variable_lengths_are_padded_at_the_end():
+    world = World(SMALL.replace(min_list_len=5))
+    log = world.sample_requests(500)
+    lengths = log.lengths
+    assert lengths.min() >= 5 and lengths.max() <= SMALL.list_len and len(set(lengths)) > 5
+    assert np.all(log.padding_mask == (np.arange(SMALL.list_len)[None, :] >= lengths[:, None]))
+    assert np.all(log.clicks[log.padding_mask] == 0)
+    order = world.oracle_order(log.users, log.items)
+    assert np.all(reorder(log.items, order)[log.padding_mask] == PAD)  # padding stays last
+    assert np.all(np.sort(order, axis=1) == np.arange(SMALL.list_len))  # a permutation of every row
+
+
+def test_split_is_by_request(log):
+    train, valid, test = log.split((0.8, 0.1, 0.1), seed=0)
+    assert len(train) + len(valid) + len(test) == len(log)
+    assert len(valid) == pytest.approx(0.1 * len(log), abs=1)
+
+
+def test_position_bias_moves_clicks():
+    on = World(SMALL.replace(context=False))
+    off = World(SMALL.replace(context=False, position_bias=False))
+    log = on.sample_requests(200)
+    flipped = log.items[:, ::-1].copy()
+    p_on, p_on_flipped = on.click_probabilities(log.users, log.items), on.click_probabilities(log.users, flipped)
+    # the same item earns less at the bottom than at the top
+    assert np.all(p_on_flipped[:, -1] < p_on[:, 0])
+    # without position bias (and context) the order does not matter
+    np.testing.assert_allclose(off.expected_clicks(log.users, log.items), off.expected_clicks(log.users, flipped))
+    assert np.all(on.examination(30)[:-1] > on.examination(30)[1:])
+
+
+def test_personal_attractiveness_differs_between_users_only_when_on():
+    on, off = World(SMALL), World(SMALL.replace(personal=False))
+    items = np.tile(np.arange(10), (2, 1))
+    users = np.array([0, 1])
+    assert not np.allclose(on.attractiveness(users, items)[0], on.attractiveness(users, items)[1])
+    np.testing.assert_allclose(off.attractiveness(users, items)[0], off.attractiveness(users, items)[1])
+
+
+def test_context_lowers_an_item_below_similar_items(world):
+    category = world.items.category
+    same = np.flatnonzero(category == category[0])[:3]
+    other = np.flatnonzero(category != category[0])[:2]
+    target = same[0]
+    alone = np.array([[other[0], other[1], target]])  # no similar item above the target
+    crowded = np.array([[same[1], same[2], target]])  # two similar items above it
+    users = np.array([0])
+    assert world.click_probabilities(users, crowded)[0, 2] < world.click_probabilities(users, alone)[0, 2]
+    no_context = World(SMALL.replace(context=False))
+    assert no_context.click_probabilities(users, crowded)[0, 2] == pytest.approx(no_context.click_probabilities(users, alone)[0, 2])
+
+
+def test_without_context_the_oracle_sorts_by_attractiveness():
+    world = World(SMALL.replace(context=False))
+    log = world.sample_requests(300)
+    np.testing.assert_array_equal(world.oracle_order(log.users, log.items), world.context_blind_order(log.users, log.items))
+
+
+def test_closed_form_expected_clicks_match_sampled_clicks(world, log):
+    users, items = log.users[:20], log.items[:20]
+    rng = np.random.default_rng(0)
+    n = 4000
+    sampled = np.mean([world.sample_clicks(users, items, rng).sum(axis=1) for _ in range(n)], axis=0)  # (20,)
+    exact = world.expected_clicks(users, items)
+    p = world.click_probabilities(users, items)
+    stderr = np.sqrt((p * (1 - p)).sum(axis=1) / n)
+    assert np.all(np.abs(sampled - exact) < 5 * stderr)
+
+
+def test_greedy_oracle_is_close_to_the_best_permutation():
+    world = World(SMALL.replace(list_len=6, pool_size=12))
+    log = world.sample_requests(40)
+    perms = np.array(list(itertools.permutations(range(6))))  # (720, 6)
+    ratios = []
+    for r in range(len(log)):
+        candidates = log.items[r][perms]  # (720, 6)
+        best = world.expected_clicks(np.full(len(perms), log.users[r]), candidates).max()
+        users, items = log.users[r : r + 1], log.items[r : r + 1]
+        greedy = world.expected_clicks(users, reorder(items, world.oracle_order(users, items)))[0]
+        assert greedy <= best + 1e-9
+        ratios.append(greedy / best)
+    assert np.mean(ratios) > 0.99 and np.min(ratios) > 0.95
+
+
+def test_default_world_effect_sizes():
+    """In the default world, seeing the whole list is a real part of the problem: the full
+    oracle's gain over the initial order beats the context-blind oracle's by at least 15%."""
+    world = World()
+    effects = world.effect_sizes(world.sample_requests(5000))
+    assert effects["initial"] < effects["context_blind_oracle"] < effects["oracle"]
+    assert effects["oracle_gain_over_blind_gain"] >= 1.15
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"n_users": -1}, "n_users"),
+        ({"n_items": 0}, "n_items"),
+        ({"list_len": 61}, "list_len"),
+        ({"pool_size": 5000}, "pool_size"),
+        ({"min_list_len": 31}, "min_list_len"),
+        ({"segment_reveal": 1.5}, "segment_reveal"),
+        ({"segment_reveal": -0.1}, "segment_reveal"),
+        ({"context_penalty": -1.0}, "context_penalty"),
+        ({"quality_noise": float("nan")}, "quality_noise"),
+        ({"seed": -3}, "seed"),
+    ],
+)
+def test_bad_config_names_the_field(changes, field):
+    with pytest.raises(ValueError, match=f"WorldConfig.{field} must"):
+        WorldConfig().replace(**changes)
+
+
+def test_unknown_field_and_bad_ids_raise(world):
+    with pytest.raises(ValueError, match="no field"):
+        WorldConfig().replace(lists=3)
+    with pytest.raises(ValueError, match="item ids"):
+        world.expected_clicks(np.array([0]), np.array([[SMALL.n_items]]))
+    with pytest.raises(ValueError, match="user ids"):
+        world.expected_clicks(np.array([-1]), np.array([[0]]))
+    with pytest.raises(ValueError, match=r"items \(R, L\)"):
+        world.expected_clicks(np.array([0, 1]), np.array([[0]]))
+    with pytest.raises(ValueError, match="n_requests"):
+        world.sample_requests(0)
