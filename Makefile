@@ -21,7 +21,8 @@ install: $(STAMP)  ## create .venv and install the package with its dev tools
 demo: $(STAMP)  ## run the main job on the built-in simulated world
 	$(BIN)/prm-edu demo $(ARGS)
 
-test: $(STAMP)  ## the whole test suite (PRM_EDU_FAST=1 shrinks the work)
+test: $(STAMP)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
+	$(BIN)/ruff check prm_edu tests
 	PRM_EDU_FAST=1 $(BIN)/python -m pytest $(ARGS)
 
 lab: $(STAMP)  ## open the notebooks in JupyterLab
