@@ -155,3 +155,22 @@ def share_of_oracle_gain(clicks_new: Array, clicks_initial: Array, clicks_oracle
     if not oracle > initial:
         raise ValueError(f"share_of_oracle_gain: the oracle ({oracle:.4f}) must beat the initial order ({initial:.4f})")
     return (new - initial) / (oracle - initial)
+
+
+# ----- click-model measures ---------------------------------------------------------------------
+
+
+def auc(scores: Array, labels: Array) -> float:
+    """Area under the ROC curve: P(score of a random click > score of a random non-click),
+    ties counting one half (the Mann-Whitney statistic with average ranks)."""
+    scores = np.asarray(torch.as_tensor(scores).detach().cpu(), dtype=np.float64).ravel()
+    positive = np.asarray(torch.as_tensor(labels).detach().cpu()).ravel() > 0
+    if scores.shape != positive.shape:
+        raise ValueError(f"auc: scores {scores.shape} and labels {positive.shape} differ in shape")
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("auc: needs at least one positive and one negative label")
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    first_rank = np.cumsum(counts) - counts + 1  # 1-based rank of the first of each tied group
+    ranks = (first_rank + (counts - 1) / 2)[inverse]  # average rank within ties
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
