@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from prm_edu import metrics
@@ -44,26 +45,57 @@ def build_click_model(spec: FeatureSpec, config: CTRConfig, seed: int = 0) -> nn
 
 @dataclass
 class Impressions:
-    """N impressions and their labels, indexable by rows (what `fit` iterates over)."""
+    """N impressions, their labels and the positions they were shown at, indexable by rows."""
 
     inputs: CTRInputs
     labels: torch.Tensor  # (N,) float32, 1 = clicked
+    positions: torch.Tensor  # (N,) int64, 0-based position in the logged list
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index) -> Impressions:
-        return Impressions(self.inputs[index], self.labels[index])
+        return Impressions(self.inputs[index], self.labels[index], self.positions[index])
 
     def to(self, device) -> Impressions:
-        return Impressions(self.inputs.to(device), self.labels.to(device))
+        return Impressions(self.inputs.to(device), self.labels.to(device), self.positions.to(device))
 
 
 def impressions_from_log(world: World, spec: FeatureSpec, log: RequestLog) -> Impressions:
-    """Every shown (unpadded) item of every request, with its logged click."""
+    """Every shown (unpadded) item of every request, with its logged click and position."""
     rows, slots = np.nonzero(~log.padding_mask)  # (N,), (N,)
     inputs = inputs_from_world(world, spec, log.users[rows], log.items[rows, slots])
-    return Impressions(inputs, torch.as_tensor(log.clicks[rows, slots], dtype=torch.float32))
+    return Impressions(inputs, torch.as_tensor(log.clicks[rows, slots], dtype=torch.float32), torch.as_tensor(slots))
+
+
+class PositionAware(nn.Module):
+    """A click model trained position-aware (PAL, Guo et al., RecSys 2019):
+
+        P(click at position j) = P(seen | j) * P(click | seen) = sigmoid(beta_j) * sigmoid(logit)
+
+    beta_j is learned beside the model during pre-training only; afterwards the model's
+    own logit (and pv) describe the item for the user, free of where it used to be shown.
+    """
+
+    def __init__(self, model: nn.Module, max_len: int) -> None:
+        super().__init__()
+        self.model = model
+        self.beta = nn.Parameter(torch.full((max_len,), 2.0))  # examination logits, start near "always seen"
+
+    def log_click_probability(self, inputs: CTRInputs, positions: torch.Tensor) -> torch.Tensor:
+        """log P(click) (N,) = log sigmoid(beta_j) + log sigmoid(logit)."""
+        return F.logsigmoid(self.beta[positions]) + F.logsigmoid(self.model(inputs))
+
+    def log_examination(self) -> torch.Tensor:
+        """log P(seen | j) relative to position 0, (max_len,)."""
+        log_seen = F.logsigmoid(self.beta.detach())
+        return log_seen - log_seen[0]
+
+
+def position_aware_bce(log_p: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """-mean( y log p + (1 - y) log(1 - p) ) for p given by its log (p < 1)."""
+    log_not_p = torch.log1p(-torch.exp(log_p).clamp(max=1 - 1e-6))
+    return -(labels * log_p + (1 - labels) * log_not_p).mean()
 
 
 @torch.no_grad()
@@ -83,7 +115,12 @@ def predict(model: nn.Module, inputs: CTRInputs, batch_size: int = 8192, what: s
 
 
 def evaluate_click_model(model: nn.Module, impressions: Impressions) -> dict[str, float]:
-    """Log-loss (binary cross-entropy) and AUC on held-out impressions."""
+    """Log-loss (binary cross-entropy) and AUC of the predicted click probabilities on held-out impressions.
+    For a `PositionAware` model the prediction includes the position: P(seen | j) * P(click | seen)."""
+    if isinstance(model, PositionAware):
+        log_p = torch.cat([model.log_click_probability(part.inputs, part.positions)
+                           for part in (impressions[i : i + 8192] for i in range(0, len(impressions), 8192))])
+        return {"logloss": position_aware_bce(log_p, impressions.labels).item(), "auc": metrics.auc(log_p, impressions.labels)}
     logits = predict(model, impressions.inputs)
     return {"logloss": binary_cross_entropy(logits, impressions.labels).item(), "auc": metrics.auc(logits, impressions.labels)}
 
@@ -96,6 +133,7 @@ class PretrainResult:
     history: History  # per epoch: train_loss, logloss, auc, seconds
     valid: dict[str, float]  # logloss and auc on the validation requests
     seconds: float  # wall time of training
+    log_examination: torch.Tensor | None = None  # (L,) learned log P(seen | j), when trained position-aware
 
     @property
     def d_pv(self) -> int:
@@ -110,8 +148,13 @@ def pretrain(
     spec: FeatureSpec | None = None,
     valid_fraction: float = 0.1,
     device: torch.device | None = None,
+    position_aware: bool = False,
 ) -> PretrainResult:
-    """Train the click model `config.model` on `log`'s impressions; validate on held-out requests."""
+    """Train the click model `config.model` on `log`'s impressions; validate on held-out requests.
+
+    `position_aware=True` learns a position-bias term beside the model (see `PositionAware`);
+    the default is the seed's plain BCE on every shown item.
+    """
     config = config or CTRConfig()
     fit_config = fit_config or PRETRAIN_FIT
     spec = spec or FeatureSpec.for_world(world)
@@ -120,21 +163,23 @@ def pretrain(
     device = device or default_device()
     train_log, valid_log = log.split((1 - valid_fraction, valid_fraction), seed=fit_config.seed)
     train_set = impressions_from_log(world, spec, train_log).to(device)
-    valid_set = impressions_from_log(world, spec, valid_log)
+    valid_set = impressions_from_log(world, spec, valid_log).to(device)
     model = build_click_model(spec, config, seed=fit_config.seed).to(device)
+    trained = PositionAware(model, log.items.shape[1]).to(device) if position_aware else model
+
+    def loss_fn(m: nn.Module, batch: Impressions) -> torch.Tensor:
+        if position_aware:
+            return position_aware_bce(m.log_click_probability(batch.inputs, batch.positions), batch.labels)
+        return binary_cross_entropy(m(batch.inputs), batch.labels)
+
     start = time.perf_counter()
-    history = fit(
-        model,
-        train_set,
-        loss_fn=lambda m, batch: binary_cross_entropy(m(batch.inputs), batch.labels),
-        validate=lambda m: evaluate_click_model(m, valid_set),
-        config=fit_config,
-        monitor="logloss",
-        mode="min",
-    )
+    history = fit(trained, train_set, loss_fn=loss_fn, validate=lambda m: evaluate_click_model(m, valid_set),
+                  config=fit_config, monitor="logloss", mode="min")
     seconds = time.perf_counter() - start
     valid = {name: history.best[name] for name in ("logloss", "auc")}
-    return PretrainResult(model, spec, config, history, valid, seconds)
+    log_examination = trained.log_examination().cpu() if position_aware else None
+    model.eval()
+    return PretrainResult(model, spec, config, history, valid, seconds, log_examination)
 
 
 def _per_slot(model: nn.Module, world: World, spec: FeatureSpec, log: RequestLog, what: str, batch_size: int) -> torch.Tensor:

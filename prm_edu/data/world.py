@@ -171,13 +171,17 @@ class RequestLog:
         """The requests at `index` (an integer array or a boolean mask over requests)."""
         return RequestLog(self.users[index], self.items[index], self.initial_scores[index], self.clicks[index])
 
-    def split(self, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0) -> tuple[RequestLog, ...]:
-        """Split by request (never inside one list) into parts of the given fractions, shuffled by `seed`."""
+    def split_indices(self, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0) -> tuple[np.ndarray, ...]:
+        """Request indices of a random split by request (never inside one list), one sorted array per part."""
         if any(f <= 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
             raise ValueError(f"split fractions must be positive and sum to 1, got {fractions}")
         order = np.random.default_rng(seed).permutation(len(self))
         cuts = np.round(np.cumsum(fractions)[:-1] * len(self)).astype(int)
-        return tuple(self.subset(np.sort(part)) for part in np.split(order, cuts))
+        return tuple(np.sort(part) for part in np.split(order, cuts))
+
+    def split(self, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0) -> tuple[RequestLog, ...]:
+        """The parts of `split_indices` as request logs."""
+        return tuple(self.subset(part) for part in self.split_indices(fractions, seed))
 
 
 def reorder(items: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -345,8 +349,13 @@ class World:
         per-request noise. It sees item features only (one of them private to it), never the user."""
         return self.truth.ranker_signal[items] + rng.normal(0.0, self.config.request_noise, size=items.shape)
 
-    def sample_requests(self, n_requests: int | None = None, seed: int | None = None) -> RequestLog:
-        """Draw requests, rank each pool with the initial ranker, keep the top n as S_r and log clicks on it."""
+    def sample_requests(self, n_requests: int | None = None, seed: int | None = None, randomize: bool = False) -> RequestLog:
+        """Draw requests, rank each pool with the initial ranker, keep the top n as S_r and log clicks on it.
+
+        `randomize=True` shows every S_r in a random order instead (and logs it in that order),
+        as a small exploration bucket does in production: with the order independent of the
+        items, the click rate at each position measures the position bias alone.
+        """
         cfg = self.config
         n = cfg.n_requests if n_requests is None else n_requests
         if not isinstance(n, (int, np.integer)) or n < 1:
@@ -368,6 +377,10 @@ class World:
             padded = np.arange(cfg.list_len)[None, :] >= lengths[:, None]
             items[padded] = PAD
             scores[padded] = 0.0
+        if randomize:
+            keys = np.where(items == PAD, np.inf, rng.random(items.shape))  # padding stays last
+            shuffle = np.argsort(keys, axis=1)
+            items, scores = reorder(items, shuffle), np.take_along_axis(scores, shuffle, axis=1)
         clicks = self.sample_clicks(users, items, rng)
         return RequestLog(users=users, items=items, initial_scores=scores.astype(np.float32), clicks=clicks)
 

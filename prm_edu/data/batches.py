@@ -1,0 +1,104 @@
+"""RerankBatch: what a re-ranker reads of a batch of initial lists.
+
+    x             (B, L, d_x)   item features X, row i = x_i, in the initial order
+    pv            (B, L, d_pv)  personalized vectors PV (d_pv = 0 without a click model)
+    positions     (B, L)        initial positions 0 .. L-1
+    labels        (B, L)        logged clicks on the initial order
+    padding_mask  (B, L)        True where padded (padding sits at the end of a row)
+    users, items  (B,), (B, L)  ids, for measures under the world's click model
+
+Lists of different lengths are padded to the longest; every padded slot holds zeros.
+A whole request log is itself one `RerankBatch`, indexable by rows, which is what the
+fit loop iterates over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from prm_edu.data.world import PAD, RequestLog
+
+
+@dataclass
+class RerankBatch:
+    x: torch.Tensor  # (B, L, d_x) float32
+    pv: torch.Tensor  # (B, L, d_pv) float32
+    positions: torch.Tensor  # (B, L) int64
+    labels: torch.Tensor  # (B, L) float32
+    padding_mask: torch.Tensor  # (B, L) bool
+    users: torch.Tensor  # (B,) int64
+    items: torch.Tensor  # (B, L) int64, PAD where padded
+
+    def __post_init__(self) -> None:
+        b, length = self.padding_mask.shape
+        shapes = {"x": self.x.shape[:2], "pv": self.pv.shape[:2], "positions": self.positions.shape,
+                  "labels": self.labels.shape, "items": self.items.shape}
+        for name, shape in shapes.items():
+            if tuple(shape) != (b, length):
+                raise ValueError(f"RerankBatch.{name} must start with (B, L) = {(b, length)}, got {tuple(shape)}")
+        if self.x.ndim != 3 or self.pv.ndim != 3:
+            raise ValueError(f"RerankBatch.x and .pv must be 3-D (B, L, d), got {self.x.ndim}-D and {self.pv.ndim}-D")
+        if torch.isnan(self.x).any() or torch.isnan(self.pv).any():
+            raise ValueError("RerankBatch: x or pv contains NaN")
+
+    def __len__(self) -> int:
+        return self.padding_mask.shape[0]
+
+    def __getitem__(self, index) -> RerankBatch:
+        return RerankBatch(self.x[index], self.pv[index], self.positions[index], self.labels[index],
+                           self.padding_mask[index], self.users[index], self.items[index])
+
+    def to(self, device: torch.device | str) -> RerankBatch:
+        return RerankBatch(*(t.to(device) for t in (self.x, self.pv, self.positions, self.labels, self.padding_mask,
+                                                     self.users, self.items)))
+
+    @property
+    def d_x(self) -> int:
+        return self.x.shape[2]
+
+    @property
+    def d_pv(self) -> int:
+        return self.pv.shape[2]
+
+    def without_pv(self) -> RerankBatch:
+        """The same lists with an empty PV (d_pv = 0), as PRM-BASE sees them."""
+        empty = self.pv.new_zeros((*self.pv.shape[:2], 0))
+        return RerankBatch(self.x, empty, self.positions, self.labels, self.padding_mask, self.users, self.items)
+
+
+def rerank_batch(item_features: np.ndarray, log: RequestLog, pv: torch.Tensor | None = None) -> RerankBatch:
+    """All lists of `log` as one RerankBatch; `item_features` (I, d_x) gives X, `pv` (R, L, d_pv) the PV."""
+    items = torch.as_tensor(log.items)
+    padding_mask = items == PAD  # (R, L)
+    features = torch.as_tensor(item_features, dtype=torch.float32)
+    x = features[items.clamp(min=0)] * (~padding_mask).unsqueeze(-1)  # (R, L, d_x), zeros at padding
+    if pv is None:
+        pv = torch.zeros((*items.shape, 0))
+    if tuple(pv.shape[:2]) != tuple(items.shape):
+        raise ValueError(f"rerank_batch: pv must be (R, L, d_pv) with (R, L) = {tuple(items.shape)}, got {tuple(pv.shape)}")
+    positions = torch.arange(items.shape[1]).expand_as(items).clone()  # (R, L)
+    return RerankBatch(x=x, pv=pv.float() * (~padding_mask).unsqueeze(-1), positions=positions,
+                       labels=torch.as_tensor(log.clicks, dtype=torch.float32), padding_mask=padding_mask,
+                       users=torch.as_tensor(log.users), items=items)
+
+
+def pad_lists(lists: list[torch.Tensor], length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack variable-length lists, each (n_i, ...) , into (B, L, ...) zero-padded, plus the (B, L) padding mask.
+
+    Nothing is truncated: a list longer than `length` raises ValueError.
+    """
+    if not lists:
+        raise ValueError("pad_lists: no lists given")
+    longest = max(len(t) for t in lists)
+    length = longest if length is None else length
+    if longest > length:
+        raise ValueError(f"pad_lists: a list has {longest} items, longer than length={length}")
+    out = lists[0].new_zeros((len(lists), length, *lists[0].shape[1:]))
+    padding_mask = torch.ones((len(lists), length), dtype=torch.bool)
+    for row, t in enumerate(lists):
+        out[row, : len(t)] = t
+        padding_mask[row, : len(t)] = False
+    return out, padding_mask

@@ -1,0 +1,185 @@
+"""The main job, end to end on the simulated world (what `prm-edu demo` runs).
+
+1. Simulate the world. Two logs: an earlier one on which the click model is
+   pre-trained (as a production CTR model learns from past traffic), and the re-ranking
+   log, split by request into train / validation / test.
+2. Pre-train the PV click model (DeepFM by default) and compute PV for every list.
+3. Train the re-rankers on the logged clicks with the list-wise loss; model selection
+   (early stopping) uses the validation log-loss only, never the true click model.
+4. On the test requests: the paper's metrics on the logged clicks, and, because this
+   world knows its click model, the expected clicks of every new order and its share of
+   the oracle's gain.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch import nn
+
+from prm_edu import losses, metrics
+from prm_edu.baselines import DLCM, DLCMConfig, initial_scores
+from prm_edu.ctr import CTRConfig, click_model_logits, pretrain, pv_for_lists
+from prm_edu.data.batches import RerankBatch, rerank_batch
+from prm_edu.data.world import RequestLog, World, WorldConfig
+from prm_edu.position_bias import WithPositionBias
+from prm_edu.prm import PRM, PRMConfig
+from prm_edu.runtime import device as default_device
+from prm_edu.train import FitConfig, History, fit
+
+RERANK_FIT = FitConfig(epochs=30, batch_size=256, lr=2e-3, warmup_steps=200, patience=3)
+
+
+@dataclass
+class DemoConfig:
+    world: WorldConfig = field(default_factory=WorldConfig)
+    pretrain_requests: int = 20000  # the earlier log the click model learns from
+    click_model: CTRConfig = field(default_factory=CTRConfig)
+    prm: dict = field(default_factory=dict)  # PRMConfig fields other than d_x, d_pv
+    fit: FitConfig = RERANK_FIT
+    loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
+    position_bias: str = "pretrained"  # re-rankers' training offsets: "pretrained" (the click model's), "learned", "none"
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+
+
+@dataclass
+class Prepared:
+    """Everything the re-rankers are trained and judged on."""
+
+    world: World
+    train: RerankBatch
+    valid: RerankBatch
+    test: RerankBatch
+    test_log: RequestLog
+    click_model: nn.Module
+    pointwise_test_logits: torch.Tensor  # (R_test, L) the click model's logits
+    pretrain_valid: dict[str, float]
+    log_examination: torch.Tensor  # (L,) log P(seen | position) learned in pre-training
+    seconds: dict[str, float]
+
+
+def _standardize(pv: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """PV scaled per dimension by the mean and std of its real slots in `reference` (the training lists)."""
+    real = reference[~mask]  # (N, d_pv)
+    return (pv - real.mean(dim=0)) / real.std(dim=0).clamp(min=1e-6)
+
+
+def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
+    seconds = {}
+    start = time.perf_counter()
+    world = World(replace(config.world, seed=config.seed) if config.seed != config.world.seed else config.world)
+    past = world.sample_requests(config.pretrain_requests, seed=world.config.seed + 1000)
+    log = world.sample_requests()
+    seconds["world"] = time.perf_counter() - start
+
+    result = pretrain(world, past, config.click_model, fit_config=replace(PRETRAIN_FIT_FOR_DEMO, seed=config.seed, progress=progress),
+                      position_aware=True)
+    seconds["pretrain"] = result.seconds
+    pv = pv_for_lists(result.model, world, result.spec, log)  # (R, L, d_pv)
+    parts = log.split_indices(config.split, seed=config.seed)  # train, valid, test request indices
+    padding_mask = torch.as_tensor(log.padding_mask)
+    pv = _standardize(pv, padding_mask[parts[0]], pv[parts[0]]).masked_fill(padding_mask.unsqueeze(-1), 0.0)
+    batches = [rerank_batch(world.item_features, log.subset(part), pv[part]) for part in parts]
+    test_log = log.subset(parts[2])
+    pointwise = click_model_logits(result.model, world, result.spec, test_log)
+    return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, seconds)
+
+
+PRETRAIN_FIT_FOR_DEMO = FitConfig(epochs=6, batch_size=4096, lr=5e-3, patience=1)
+
+
+def list_loss(name: str):
+    if name not in losses.LIST_LOSSES:
+        raise ValueError(f"loss must be one of {sorted(losses.LIST_LOSSES)}, got {name!r}")
+    return losses.LIST_LOSSES[name]
+
+
+@torch.no_grad()
+def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> torch.Tensor:
+    """The logits (R, L) of a re-ranker (or of a `WithPositionBias` wrapper) for a whole RerankBatch, in chunks, on CPU."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(batch), batch_size):
+        part = batch[start : start + batch_size].to(device)
+        if isinstance(model, WithPositionBias):
+            out.append(model(part.x, part.pv, part.padding_mask, part.positions).cpu())
+        else:
+            out.append(model(part.x, part.pv, part.padding_mask).cpu())
+    return torch.cat(out)
+
+
+def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss: str,
+                   position_bias: str = "learned", log_examination: torch.Tensor | None = None) -> History:
+    """Fit `model` on logged clicks, with a position-bias term beside it during training (see
+    `prm_edu.position_bias`): fixed to `log_examination` ("pretrained"), "learned", or "none".
+    Early stopping on the validation loss."""
+    loss_fn = list_loss(loss)
+    device = next(model.parameters()).device
+    if position_bias not in ("pretrained", "learned", "none"):
+        raise ValueError(f"position_bias must be 'pretrained', 'learned' or 'none', got {position_bias!r}")
+    offsets = log_examination if position_bias == "pretrained" else None
+    trained = WithPositionBias(model, train.x.shape[1], offsets).to(device) if position_bias != "none" else model
+    position_bias = position_bias != "none"
+    valid_on_device = valid.to(device)
+
+    def validate(m: nn.Module) -> dict[str, float]:
+        logits = logits_of(m, valid_on_device)
+        return {"loss": loss_fn(logits, valid.labels, valid.padding_mask).item()}
+
+    def train_loss(m: nn.Module, b: RerankBatch) -> torch.Tensor:
+        logits = m(b.x, b.pv, b.padding_mask, b.positions) if position_bias else m(b.x, b.pv, b.padding_mask)
+        return loss_fn(logits, b.labels, b.padding_mask)
+
+    return fit(trained, train.to(device), loss_fn=train_loss, validate=validate, config=fit_config, monitor="loss", mode="min")
+
+
+def evaluate(world: World, log: RequestLog, test: RerankBatch, scores: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """One row per method: metrics on the logged clicks, expected clicks per list, share of the oracle's gain."""
+    orders = {name: metrics.rank_order(s, test.padding_mask).numpy() for name, s in scores.items()}
+    orders["context-blind oracle"] = world.context_blind_order(log.users, log.items)
+    orders["oracle (greedy)"] = world.oracle_order(log.users, log.items)
+    initial = metrics.expected_clicks(world, log.users, log.items)
+    oracle = metrics.expected_clicks(world, log.users, log.items, orders["oracle (greedy)"])
+    rows = {}
+    for name, order in orders.items():
+        new_scores = torch.zeros(order.shape)
+        new_scores.scatter_(1, torch.as_tensor(order), -torch.arange(order.shape[1], dtype=torch.float32).expand(order.shape).clone())
+        clicks = metrics.expected_clicks(world, log.users, log.items, order)
+        rows[name] = {**metrics.ranking_report(new_scores, test.labels, test.padding_mask),
+                      "clicks/list": float(clicks.mean()), "oracle gain": metrics.share_of_oracle_gain(clicks, initial, oracle)}
+    return rows
+
+
+def build_prm(prepared: Prepared, personalized: bool, **changes) -> PRM:
+    d_pv = prepared.train.d_pv if personalized else 0
+    return PRM(PRMConfig(d_x=prepared.train.d_x, d_pv=d_pv, max_len=prepared.train.x.shape[1], **changes))
+
+
+def run(config: DemoConfig, progress: bool = True, ablations: bool = False) -> dict:
+    """The whole job; returns the table rows, histories and timings."""
+    torch.manual_seed(config.seed)
+    prepared = prepare(config, progress)
+    dev = default_device()
+    base_train, base_valid, base_test = prepared.train.without_pv(), prepared.valid.without_pv(), prepared.test.without_pv()
+    fit_config = replace(config.fit, seed=config.seed, progress=progress)
+    models = {
+        "DLCM": (lambda: DLCM(DLCMConfig(d_x=prepared.train.d_x)), False),
+        "PRM-BASE": (lambda: build_prm(prepared, False, **config.prm), False),
+        "PRM-Personalized": (lambda: build_prm(prepared, True, **config.prm), True),
+    }
+    scores = {"initial order": initial_scores(prepared.test.padding_mask), "pointwise (click model)": prepared.pointwise_test_logits}
+    histories, seconds = {}, dict(prepared.seconds)
+    for name, (make, personalized) in models.items():
+        torch.manual_seed(config.seed)
+        model = make().to(dev)
+        train, valid, test = (prepared.train, prepared.valid, prepared.test) if personalized else (base_train, base_valid, base_test)
+        start = time.perf_counter()
+        histories[name] = train_reranker(model, train, valid, fit_config, config.loss, config.position_bias, prepared.log_examination)
+        seconds[name] = time.perf_counter() - start
+        scores[name] = logits_of(model, test)
+    rows = evaluate(prepared.world, prepared.test_log, prepared.test, scores)
+    return {"rows": rows, "histories": histories, "seconds": seconds, "pretrain_valid": prepared.pretrain_valid}

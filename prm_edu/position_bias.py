@@ -1,0 +1,71 @@
+"""Position bias in logged clicks: measuring it, and keeping it out of a re-ranker.
+
+Logged clicks depend on where an item was shown: items at the top are looked at more.
+A re-ranker trained to predict logged clicks learns that too, and then re-ranks every
+list back towards the order it was logged in. Two steps keep it out:
+
+1. Measure the examination probability e_j of each position on a small randomized
+   bucket: requests whose lists were shown in a random order (Joachims et al., WSDM
+   2017). There the items do not depend on the position, so the click rate at
+   position j is proportional to e_j. `estimate_examination` reads it off, smoothed to
+   be non-increasing (pool-adjacent-violators).
+2. Train with log e_j added to the model's logits (`WithPositionBias`): a softmax over
+   the list then models P(click) = e_j * attractiveness, and the model's own logits,
+   used alone to re-rank, are left with what the item is worth in its list. Without a
+   measurement, beta can be learned instead (as PAL, Guo et al., RecSys 2019), but a
+   model that sees positions itself (PRM's PE) then shares the position effect with
+   beta and keeps part of it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from prm_edu.data.world import RequestLog
+
+
+def _non_increasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The weighted least-squares non-increasing fit of `values` (pool adjacent violators)."""
+    blocks: list[list[float]] = []  # [mean, weight, count]
+    for v, w in zip(values, weights):
+        blocks.append([v, w, 1])
+        while len(blocks) > 1 and blocks[-2][0] < blocks[-1][0]:
+            (m2, w2, c2), (m1, w1, c1) = blocks.pop(), blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
+    return np.concatenate([np.full(c, m) for m, _, c in blocks])
+
+
+def estimate_examination(randomized: RequestLog) -> np.ndarray:
+    """e_j (L,), relative to position 0, from a log whose lists were shown in random order."""
+    real = ~randomized.padding_mask  # (R, L)
+    shown = real.sum(axis=0)  # (L,) impressions per position
+    if (shown == 0).any():
+        raise ValueError("estimate_examination: some position was never shown in the randomized log")
+    ctr = randomized.clicks.sum(axis=0) / shown  # (L,)
+    if ctr[0] <= 0:
+        raise ValueError("estimate_examination: no clicks at the first position; the randomized log is too small")
+    smooth = _non_increasing(ctr, shown.astype(float))
+    return np.maximum(smooth, 1e-3 * smooth[0]) / smooth[0]
+
+
+class WithPositionBias(nn.Module):
+    """A re-ranker whose training logits get beta[position] added; re-rank with `.model` alone.
+
+    `log_examination` (L,) fixes beta = log e_j (measured); None learns beta from the logs.
+    """
+
+    def __init__(self, model: nn.Module, max_len: int, log_examination: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.model = model
+        if log_examination is None:
+            self.beta = nn.Parameter(torch.zeros(max_len))  # learned, one logit per position
+        else:
+            if log_examination.shape != (max_len,):
+                raise ValueError(f"WithPositionBias: log_examination must be ({max_len},), got {tuple(log_examination.shape)}")
+            self.register_buffer("beta", log_examination.float().clone())  # fixed
+
+    def forward(self, x: torch.Tensor, pv: torch.Tensor, padding_mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Training logits (B, L): the model's logits plus beta at each slot's initial position."""
+        return self.model(x, pv, padding_mask) + self.beta[positions].masked_fill(padding_mask, 0.0)
