@@ -1,10 +1,13 @@
 """The `prm-edu` command.
 
-    prm-edu demo [--fast] [--seed N] [--requests N]
+    prm-edu demo [--fast] [--seeds N] [--ablations] [--out DIR]
 
-`demo` simulates the default world and prints what the initial ranker and the
-oracles achieve on it: expected clicks per list under the true click model and the
-paper's ranking metrics on the logged clicks.
+`demo` runs the main job on the built-in simulated world (see `prm_edu.pipeline`):
+pre-train the PV click model, train DLCM, PRM-BASE and PRM-Personalized on logged
+clicks, and print one table: the paper's metrics on the logged clicks of the test
+requests, expected clicks per list under the true click model, and the share of the
+oracle's gain, for the initial order, each re-ranker and the oracles. Figures
+(learning curves, one attention heatmap) go to --out.
 """
 
 from __future__ import annotations
@@ -12,63 +15,82 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import torch
 
-from prm_edu import metrics
-from prm_edu.data.world import World, WorldConfig
+from prm_edu.pipeline import ABLATION_ROWS, MAIN_ROWS, RERANK_FIT, DemoConfig, run
 from prm_edu.runtime import fast_mode
 
 
-def format_table(rows: dict[str, dict[str, float]], digits: int = 4) -> str:
-    """A plain-text table: one row per method, one column per measure."""
+def format_table(rows: dict[str, dict[str, float]], spreads: dict[str, dict[str, float]] | None = None, digits: int = 4) -> str:
+    """A plain-text table: one row per method, one column per measure; `spreads` adds '± std'."""
     columns = list(next(iter(rows.values())).keys())
     name_width = max(len(name) for name in rows)
-    widths = [max(len(c), digits + 3) for c in columns]
+
+    def cell(name: str, column: str) -> str:
+        text = f"{rows[name][column]:.{digits}f}"
+        if spreads is not None:
+            text += f"±{spreads[name][column]:.{digits}f}"
+        return text
+
+    widths = [max(len(c), *(len(cell(n, c)) for n in rows)) for c in columns]
     lines = [" ".join([" " * name_width] + [c.rjust(w) for c, w in zip(columns, widths)])]
-    for name, values in rows.items():
-        cells = [f"{values[c]:.{digits}f}".rjust(w) if c in values else "-".rjust(w) for c, w in zip(columns, widths)]
-        lines.append(" ".join([name.ljust(name_width)] + cells))
+    for name in rows:
+        lines.append(" ".join([name.ljust(name_width)] + [cell(name, c).rjust(w) for c, w in zip(columns, widths)]))
     return "\n".join(lines)
 
 
-def run_demo(fast: bool, seed: int, n_requests: int | None) -> str:
-    config = WorldConfig(seed=seed)
-    if n_requests is not None:
-        config = config.replace(n_requests=n_requests)
-    elif fast:
-        config = config.replace(n_requests=5000)
+def demo_config(fast: bool, seed: int) -> DemoConfig:
+    config = DemoConfig(seed=seed)
+    if fast:  # a small world and short training: the same steps, in seconds
+        config = replace(config, world=replace(config.world, n_users=600, n_items=300, n_requests=3000),
+                         pretrain_requests=3000, fit=replace(RERANK_FIT, epochs=3), prm={"d_model": 32, "d_ff": 64})
+    return config
+
+
+def _figures(result: dict, out: Path) -> list[Path]:
+    from prm_edu import viz  # matplotlib only when figures are drawn
+
+    paths = [out / "learning_curves.png", out / "attention_prm_personalized.png"]
+    viz.plot_learning_curves(result["histories"], paths[0])
+    model, test = result["models"]["PRM-Personalized"], result["prepared"].test
+    world = result["prepared"].world
+    with torch.no_grad():
+        _, attention = model.cpu()(test.x[:1], test.pv[:1], test.padding_mask[:1], return_attention=True)
+    items = test.items[0][~test.padding_mask[0]]
+    labels = [f"{j}:c{world.items.category[i]}{'*' if test.labels[0, j] else ''}" for j, i in enumerate(items.tolist())]
+    n = len(labels)
+    viz.plot_attention(attention[0][0, 0, :n, :n], labels, "PRM-Personalized, block 1, head 1 (position:category, * clicked)", paths[1])
+    return paths
+
+
+def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress: bool = True) -> str:
+    rows = {**MAIN_ROWS, **(ABLATION_ROWS if ablations else {})}
     start = time.perf_counter()
-    world = World(config)
-    log = world.sample_requests()
+    results = [run(demo_config(fast, seed), progress=progress, rows=rows) for seed in range(seeds)]
     elapsed = time.perf_counter() - start
-
-    orders = {
-        "initial order": np.tile(np.arange(config.list_len), (len(log), 1)),
-        "context-blind oracle": world.context_blind_order(log.users, log.items),
-        "oracle (greedy)": world.oracle_order(log.users, log.items),
-    }
-    clicks = {name: metrics.expected_clicks(world, log.users, log.items, order) for name, order in orders.items()}
-    rows = {}
-    for name, order in orders.items():
-        # a re-ordered list as scores: the slot placed first gets the highest score
-        scores = np.empty(order.shape, dtype=np.float32)
-        np.put_along_axis(scores, order, -np.arange(config.list_len, dtype=np.float32)[None, :].repeat(len(log), 0), axis=1)
-        rows[name] = metrics.ranking_report(scores, log.clicks, log.padding_mask)
-        rows[name]["clicks/list"] = float(clicks[name].mean())
-        rows[name]["oracle gain"] = metrics.share_of_oracle_gain(clicks[name], clicks["initial order"], clicks["oracle (greedy)"])
-
+    tables = [r["rows"] for r in results]
+    mean = {name: {c: float(np.mean([t[name][c] for t in tables])) for c in tables[0][name]} for name in tables[0]}
+    spread = {name: {c: float(np.std([t[name][c] for t in tables])) for c in tables[0][name]} for name in tables[0]} if seeds > 1 else None
+    config = demo_config(fast, 0)
     lines = [
-        f"Simulated world: {config.n_users} users, {config.n_items} items, {config.n_categories} categories, "
-        f"{len(log)} requests of {config.list_len} items (generated in {elapsed:.2f} s)",
-        f"Logged clicks per list on the initial order: {log.clicks.sum(axis=1).mean():.3f}",
+        f"prm-edu demo{' (fast)' if fast else ''}: simulated world of {config.world.n_users} users and {config.world.n_items} items; "
+        f"{config.world.n_requests} logged requests of {config.world.list_len} items (test: {len(results[0]['prepared'].test)}); "
+        f"{seeds} seed(s){', mean±std' if seeds > 1 else ''}",
+        f"PV click model: {config.click_model.model}, validation AUC {results[0]['pretrain_valid']['auc']:.4f}",
         "",
-        format_table(rows),
+        format_table(mean, spread),
         "",
-        "P@k, MAP@k, NDCG@k: on the logged clicks (lists without a click left out of the mean).",
-        "clicks/list: expected clicks under the true click model; oracle gain: share of the oracle's gain.",
-        "The logged clicks come from the initial order, so only clicks/list judges the oracles fairly.",
+        "P@k, MAP@k, NDCG@k: logged clicks of the test requests (clicks on the initial order; lists without clicks left out).",
+        "clicks/list: expected clicks of the new order under the true click model; oracle gain: its share of the oracle's gain.",
+        f"Wall time {elapsed:.1f} s.",
     ]
+    if out is not None:
+        paths = _figures(results[0], out)
+        lines.append("Figures: " + ", ".join(str(p) for p in paths))
     return "\n".join(lines)
 
 
@@ -77,12 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="the main job on the built-in simulated world")
     demo.add_argument("--fast", action="store_true", help="a small version (also PRM_EDU_FAST=1)")
-    demo.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
-    demo.add_argument("--requests", type=int, default=None, help="number of logged requests")
+    demo.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..N-1 and report mean±std (default 1)")
+    demo.add_argument("--ablations", action="store_true", help="add the paper's ablation rows")
+    demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="folder for the figures (default outputs/demo)")
+    demo.add_argument("--no-figures", action="store_true", help="draw no figures")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            print(run_demo(fast=args.fast or fast_mode(), seed=args.seed, n_requests=args.requests))
+            if args.seeds < 1:
+                raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+            out = None if args.no_figures else args.out
+            print(run_demo(args.fast or fast_mode(), args.seeds, args.ablations, out, progress=not args.quiet))
     except ValueError as err:
         print(f"prm-edu: error: {err}", file=sys.stderr)
         return 2

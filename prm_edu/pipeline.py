@@ -29,7 +29,7 @@ from prm_edu.prm import PRM, PRMConfig
 from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
-RERANK_FIT = FitConfig(epochs=30, batch_size=256, lr=2e-3, warmup_steps=200, patience=3)
+RERANK_FIT = FitConfig(epochs=8, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
 
 
 @dataclass
@@ -37,10 +37,11 @@ class DemoConfig:
     world: WorldConfig = field(default_factory=WorldConfig)
     pretrain_requests: int = 20000  # the earlier log the click model learns from
     click_model: CTRConfig = field(default_factory=CTRConfig)
-    prm: dict = field(default_factory=dict)  # PRMConfig fields other than d_x, d_pv
+    pv_with_logit: bool = True  # append the click model's logit to pv (see `prepare`)
+    prm: dict = field(default_factory=lambda: {"head_dim": 32})  # PRMConfig changes; heads split d = 64 (faster than d-wide)
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
-    position_bias: str = "pretrained"  # re-rankers' training offsets: "pretrained" (the click model's), "learned", "none"
+    position_bias: str = "learned"  # re-rankers' position-bias term: "learned", "pretrained" (the click model's), "ipw", "none"
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
 
@@ -79,6 +80,8 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
                       position_aware=True)
     seconds["pretrain"] = result.seconds
     pv = pv_for_lists(result.model, world, result.spec, log)  # (R, L, d_pv)
+    if config.pv_with_logit:  # the first-order terms are part of the logit but of no model's pv
+        pv = torch.cat([pv, click_model_logits(result.model, world, result.spec, log).unsqueeze(-1)], dim=-1)  # (R, L, d_pv + 1)
     parts = log.split_indices(config.split, seed=config.seed)  # train, valid, test request indices
     padding_mask = torch.as_tensor(log.padding_mask)
     pv = _standardize(pv, padding_mask[parts[0]], pv[parts[0]]).masked_fill(padding_mask.unsqueeze(-1), 0.0)
@@ -119,11 +122,15 @@ def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit
     Early stopping on the validation loss."""
     loss_fn = list_loss(loss)
     device = next(model.parameters()).device
-    if position_bias not in ("pretrained", "learned", "none"):
-        raise ValueError(f"position_bias must be 'pretrained', 'learned' or 'none', got {position_bias!r}")
+    if position_bias not in ("pretrained", "learned", "none", "ipw"):
+        raise ValueError(f"position_bias must be 'pretrained', 'learned', 'ipw' or 'none', got {position_bias!r}")
+    if position_bias == "ipw":
+        weight = torch.exp(-log_examination)  # 1 / e_j
+        train = replace(train, labels=train.labels * weight[train.positions])
+        valid = replace(valid, labels=valid.labels * weight[valid.positions])
     offsets = log_examination if position_bias == "pretrained" else None
-    trained = WithPositionBias(model, train.x.shape[1], offsets).to(device) if position_bias != "none" else model
-    position_bias = position_bias != "none"
+    trained = WithPositionBias(model, train.x.shape[1], offsets).to(device) if position_bias in ("pretrained", "learned") else model
+    position_bias = position_bias in ("pretrained", "learned")
     valid_on_device = valid.to(device)
 
     def validate(m: nn.Module) -> dict[str, float]:
@@ -159,27 +166,62 @@ def build_prm(prepared: Prepared, personalized: bool, **changes) -> PRM:
     return PRM(PRMConfig(d_x=prepared.train.d_x, d_pv=d_pv, max_len=prepared.train.x.shape[1], **changes))
 
 
-def run(config: DemoConfig, progress: bool = True, ablations: bool = False) -> dict:
-    """The whole job; returns the table rows, histories and timings."""
+@dataclass(frozen=True)
+class Reranker:
+    """One row of the table: which model, whether it reads PV, and how it is trained."""
+
+    kind: str  # "prm" or "dlcm"
+    personalized: bool
+    prm: dict = field(default_factory=dict)  # PRMConfig changes on top of DemoConfig.prm
+    loss: str | None = None  # None: DemoConfig.loss
+    position_bias: str | None = None  # None: DemoConfig.position_bias
+
+
+MAIN_ROWS = {
+    "DLCM": Reranker("dlcm", False),
+    "PRM-BASE": Reranker("prm", False),
+    "PRM-Personalized": Reranker("prm", True),
+    "PRM-Personalized, no PE": Reranker("prm", True, {"position": "none"}),
+}
+ABLATION_ROWS = {
+    "PRM-P: sinusoidal PE": Reranker("prm", True, {"position": "sinusoidal"}),
+    "PRM-P: no residual": Reranker("prm", True, {"residual": False}),
+    "PRM-P: no dropout": Reranker("prm", True, {"dropout": 0.0}),
+    "PRM-P: blocks=1": Reranker("prm", True, {"n_blocks": 1}),
+    "PRM-P: blocks=4": Reranker("prm", True, {"n_blocks": 4}),
+    "PRM-P: heads=1": Reranker("prm", True, {"n_heads": 1}),
+    "PRM-P: heads=4": Reranker("prm", True, {"n_heads": 4}),
+    "PRM-P: loss=bce": Reranker("prm", True, loss="bce"),
+    "PRM-P: loss=listnet": Reranker("prm", True, loss="listnet"),
+    "PRM-P: no position-bias term": Reranker("prm", True, position_bias="none"),
+}
+
+
+def run(config: DemoConfig, progress: bool = True, rows: dict[str, Reranker] | None = None) -> dict:
+    """The whole job; returns the table rows, the histories, the timings and the trained models."""
+    rows = MAIN_ROWS if rows is None else rows
     torch.manual_seed(config.seed)
     prepared = prepare(config, progress)
     dev = default_device()
-    base_train, base_valid, base_test = prepared.train.without_pv(), prepared.valid.without_pv(), prepared.test.without_pv()
+    without_pv = {"train": prepared.train.without_pv(), "valid": prepared.valid.without_pv(), "test": prepared.test.without_pv()}
+    with_pv = {"train": prepared.train, "valid": prepared.valid, "test": prepared.test}
     fit_config = replace(config.fit, seed=config.seed, progress=progress)
-    models = {
-        "DLCM": (lambda: DLCM(DLCMConfig(d_x=prepared.train.d_x)), False),
-        "PRM-BASE": (lambda: build_prm(prepared, False, **config.prm), False),
-        "PRM-Personalized": (lambda: build_prm(prepared, True, **config.prm), True),
-    }
     scores = {"initial order": initial_scores(prepared.test.padding_mask), "pointwise (click model)": prepared.pointwise_test_logits}
-    histories, seconds = {}, dict(prepared.seconds)
-    for name, (make, personalized) in models.items():
+    histories, seconds, models = {}, dict(prepared.seconds), {}
+    for name, row in rows.items():
+        data = with_pv if row.personalized else without_pv
         torch.manual_seed(config.seed)
-        model = make().to(dev)
-        train, valid, test = (prepared.train, prepared.valid, prepared.test) if personalized else (base_train, base_valid, base_test)
+        if row.kind == "dlcm":
+            model = DLCM(DLCMConfig(d_x=prepared.train.d_x, d_pv=data["train"].d_pv))
+        else:
+            model = build_prm(prepared, row.personalized, **{**config.prm, **row.prm})
+        model = model.to(dev)
         start = time.perf_counter()
-        histories[name] = train_reranker(model, train, valid, fit_config, config.loss, config.position_bias, prepared.log_examination)
+        histories[name] = train_reranker(model, data["train"], data["valid"], fit_config, row.loss or config.loss,
+                                         row.position_bias or config.position_bias, prepared.log_examination)
         seconds[name] = time.perf_counter() - start
-        scores[name] = logits_of(model, test)
-    rows = evaluate(prepared.world, prepared.test_log, prepared.test, scores)
-    return {"rows": rows, "histories": histories, "seconds": seconds, "pretrain_valid": prepared.pretrain_valid}
+        scores[name] = logits_of(model, data["test"])
+        models[name] = model
+    table = evaluate(prepared.world, prepared.test_log, prepared.test, scores)
+    return {"rows": table, "histories": histories, "seconds": seconds, "pretrain_valid": prepared.pretrain_valid,
+            "models": models, "prepared": prepared}

@@ -34,15 +34,17 @@ def test_readme_test_command_is_what_ci_runs():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_demo_fast_prints_the_table(capsys):
-    assert cli.main(["demo", "--fast", "--requests", "500"]) == 0
+def test_demo_fast_prints_the_table_and_draws_figures(capsys, tmp_path):
+    assert cli.main(["demo", "--fast", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for row in ["initial order", "context-blind oracle", "oracle (greedy)"]:
+    for row in ["initial order", "pointwise (click model)", "DLCM", "PRM-BASE", "PRM-Personalized", "context-blind oracle", "oracle (greedy)"]:
         assert row in out
-    for column in ["P@5", "MAP@10", "NDCG@10", "clicks/list", "oracle gain"]:
+    for column in ["P@5", "P@10", "MAP@5", "MAP@10", "MAP@30", "NDCG@10", "clicks/list", "oracle gain"]:
         assert column in out
+    assert (tmp_path / "learning_curves.png").stat().st_size > 1000
+    assert (tmp_path / "attention_prm_personalized.png").stat().st_size > 1000
 
 
 def test_demo_bad_argument_is_a_clear_error(capsys):
-    assert cli.main(["demo", "--requests", "0"]) == 2
-    assert "n_requests" in capsys.readouterr().err
+    assert cli.main(["demo", "--seeds", "0"]) == 2
+    assert "--seeds" in capsys.readouterr().err
