@@ -37,7 +37,8 @@ def test_readme_test_command_is_what_ci_runs():
 def test_demo_fast_prints_the_table_and_draws_figures(capsys, tmp_path):
     assert cli.main(["demo", "--fast", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for row in ["initial order", "pointwise (click model)", "DLCM", "PRM-BASE", "PRM-Personalized", "context-blind oracle", "oracle (greedy)"]:
+    rows = ["initial order", "pointwise (click model)", "DLCM", "PRM-BASE", "PRM-Personalized", "context-blind oracle", "oracle (greedy)"]
+    for row in rows:
         assert row in out
     for column in ["P@5", "P@10", "MAP@5", "MAP@10", "MAP@30", "NDCG@10", "clicks/list", "oracle gain"]:
         assert column in out
