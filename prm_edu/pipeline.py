@@ -30,14 +30,19 @@ from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
 RERANK_FIT = FitConfig(epochs=8, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
+PRETRAIN_FIT = FitConfig(epochs=6, batch_size=4096, lr=5e-3, patience=1)
 
 
 @dataclass
 class DemoConfig:
+    """Every choice of the main job. The same config gives the same numbers on the same machine."""
+
     world: WorldConfig = field(default_factory=WorldConfig)
     pretrain_requests: int = 20000  # the earlier log the click model learns from
     click_model: CTRConfig = field(default_factory=CTRConfig)
-    pv_with_logit: bool = True  # append the click model's logit to pv (see `prepare`)
+    pretrain_fit: FitConfig = PRETRAIN_FIT
+    pretrain_position_aware: bool = True  # learn P(seen | position) beside the click model (PAL)
+    pv_with_logit: bool = False  # append the click model's logit to pv (its first-order terms are in no pv)
     prm: dict = field(default_factory=lambda: {"head_dim": 32})  # PRMConfig changes; heads split d = 64 (faster than d-wide)
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
@@ -69,6 +74,7 @@ def _standardize(pv: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor) 
 
 
 def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
+    """Steps 1 and 2: the world, its logs, the pre-trained click model, PV, and the three splits."""
     seconds = {}
     start = time.perf_counter()
     world = World(replace(config.world, seed=config.seed) if config.seed != config.world.seed else config.world)
@@ -76,11 +82,11 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
     log = world.sample_requests()
     seconds["world"] = time.perf_counter() - start
 
-    result = pretrain(world, past, config.click_model, fit_config=replace(PRETRAIN_FIT_FOR_DEMO, seed=config.seed, progress=progress),
-                      position_aware=True)
+    result = pretrain(world, past, config.click_model, fit_config=replace(config.pretrain_fit, seed=config.seed, progress=progress),
+                      position_aware=config.pretrain_position_aware)
     seconds["pretrain"] = result.seconds
     pv = pv_for_lists(result.model, world, result.spec, log)  # (R, L, d_pv)
-    if config.pv_with_logit:  # the first-order terms are part of the logit but of no model's pv
+    if config.pv_with_logit:
         pv = torch.cat([pv, click_model_logits(result.model, world, result.spec, log).unsqueeze(-1)], dim=-1)  # (R, L, d_pv + 1)
     parts = log.split_indices(config.split, seed=config.seed)  # train, valid, test request indices
     padding_mask = torch.as_tensor(log.padding_mask)
@@ -89,9 +95,6 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
     test_log = log.subset(parts[2])
     pointwise = click_model_logits(result.model, world, result.spec, test_log)
     return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, seconds)
-
-
-PRETRAIN_FIT_FOR_DEMO = FitConfig(epochs=6, batch_size=4096, lr=5e-3, patience=1)
 
 
 def list_loss(name: str):

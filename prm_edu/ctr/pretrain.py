@@ -33,7 +33,7 @@ from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
 CLICK_MODELS = {"fm": FM, "fnn": FNN, "deepfm": DeepFM, "dcn": DCN, "logistic": Logistic}
-PRETRAIN_FIT = FitConfig(epochs=8, batch_size=4096, lr=1e-2, patience=1)
+PRETRAIN_FIT = FitConfig(epochs=10, batch_size=4096, lr=5e-3, patience=2)
 
 
 def build_click_model(spec: FeatureSpec, config: CTRConfig, seed: int = 0) -> nn.Module:

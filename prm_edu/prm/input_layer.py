@@ -30,8 +30,12 @@ def sinusoidal_table(max_len: int, width: int) -> torch.Tensor:
 
 
 class InputLayer(nn.Module):
-    def __init__(self, d_x: int, d_pv: int, d_model: int, max_len: int, position: str = "learned", use_pv: bool = True) -> None:
+    def __init__(self, d_x: int, d_pv: int, d_model: int, max_len: int, position: str = "learned", use_pv: bool = True,
+                 position_dropout: float = 0.0) -> None:
         super().__init__()
+        if not 0.0 <= position_dropout < 1.0:
+            raise ValueError(f"InputLayer: position_dropout must be in [0, 1), got {position_dropout}")
+        self.position_dropout = position_dropout
         if position not in POSITIONS:
             raise ValueError(f"InputLayer: position must be one of {POSITIONS}, got {position!r}")
         self.d_x, self.d_pv, self.max_len, self.position = d_x, d_pv if use_pv else 0, max_len, position
@@ -59,6 +63,10 @@ class InputLayer(nn.Module):
         e_prime = torch.cat([x, pv], dim=-1) if self.d_pv else x  # (B, L, d_x + d_pv)
         e_second = e_prime
         if self.position_embedding is not None:
-            e_second = e_prime + self.position_embedding[: x.shape[1]]  # (B, L, d_x + d_pv), PE broadcast over B
+            pe = self.position_embedding[: x.shape[1]]  # (L, d_x + d_pv)
+            if self.training and self.position_dropout > 0:  # some lists are trained without PE
+                keep = torch.rand(x.shape[0], 1, 1, device=x.device) >= self.position_dropout  # (B, 1, 1)
+                pe = pe * keep
+            e_second = e_prime + pe  # (B, L, d_x + d_pv), PE broadcast over B
         e = self.proj(e_second)  # (B, L, d)
         return (e, {"e_prime": e_prime, "e_second": e_second}) if return_parts else e

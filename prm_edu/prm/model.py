@@ -35,6 +35,7 @@ class PRMConfig:
     dropout: float = 0.1  # paper: 0.1
     max_len: int = 30  # L_max, rows of the position table; paper: lists of at most 30
     position: str = "learned"  # "learned" (paper), "sinusoidal" or "none"
+    position_dropout: float = 0.0  # share of lists trained without PE (see InputLayer); 0 in the paper
     residual: bool = True  # ablation switch
     fast_attention: bool = False  # torch's fused attention kernel when no weights are asked for
 
@@ -64,7 +65,8 @@ class PRM(nn.Module):
     def __init__(self, config: PRMConfig) -> None:
         super().__init__()
         self.config = config
-        self.input_layer = InputLayer(config.d_x, config.d_pv, config.d_model, config.max_len, config.position, use_pv=config.d_pv > 0)
+        self.input_layer = InputLayer(config.d_x, config.d_pv, config.d_model, config.max_len, config.position, use_pv=config.d_pv > 0,
+                                      position_dropout=config.position_dropout)
         self.blocks = nn.ModuleList(
             EncoderBlock(config.d_model, config.n_heads, config.head_dim, config.d_ff, config.dropout, config.residual,
                          config.fast_attention)
