@@ -4,8 +4,9 @@
    pre-trained (as a production CTR model learns from past traffic), and the re-ranking
    log, split by request into train / validation / test.
 2. Pre-train the PV click model (DeepFM by default) and compute PV for every list.
-3. Train the re-rankers on the logged clicks with the list-wise loss; model selection
-   (early stopping) uses the validation log-loss only, never the true click model.
+3. Train the re-rankers on the logged clicks with the list-wise loss, a position-bias
+   term beside each model (see `prm_edu.position_bias`); model selection (early
+   stopping) uses the validation loss on logged clicks only, never the true click model.
 4. On the test requests: the paper's metrics on the logged clicks, and, because this
    world knows its click model, the expected clicks of every new order and its share of
    the oracle's gain.
