@@ -71,6 +71,13 @@ def initial_order_scores(padding_mask: Array) -> torch.Tensor:
     return -torch.arange(length, dtype=torch.float32).expand(padding_mask.shape[0], length).clone()
 
 
+def scores_from_order(order: Array) -> torch.Tensor:
+    """Scores (B, L) under which `rank_order` gives back `order` (B, L): the slot placed j-th gets -j."""
+    order = torch.as_tensor(order)
+    ranks = -torch.arange(order.shape[1], dtype=torch.float32).expand(order.shape)
+    return torch.zeros(order.shape).scatter(1, order, ranks)
+
+
 def _reduce(per_list: torch.Tensor, labels: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction == "none":
         return per_list

@@ -47,7 +47,7 @@ class DemoConfig:
     prm: dict = field(default_factory=lambda: {"head_dim": 32})  # PRMConfig changes; heads split d = 64 (faster than d-wide)
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
-    position_bias: str = "learned"  # re-rankers' position-bias term: "learned", "pretrained" (the click model's), "ipw", "none"
+    position_bias: str = "learned"  # one of POSITION_BIAS: how training handles the logs' position bias
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
 
@@ -119,22 +119,32 @@ def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> t
     return torch.cat(out)
 
 
+POSITION_BIAS = ("learned", "pretrained", "ipw", "none")
+
+
 def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss: str,
                    position_bias: str = "learned", log_examination: torch.Tensor | None = None) -> History:
-    """Fit `model` on logged clicks, with a position-bias term beside it during training (see
-    `prm_edu.position_bias`): fixed to `log_examination` ("pretrained"), "learned", or "none".
-    Early stopping on the validation loss."""
+    """Fit `model` on logged clicks; early stopping on the validation loss. `position_bias` says how
+    the logs' position bias is handled during training (see `prm_edu.position_bias`):
+
+    - "learned": a learned logit per position beside the model;
+    - "pretrained": that logit fixed to `log_examination` (e.g. learned in pre-training);
+    - "ipw": clicks weighted by 1 / e_j (inverse propensity weighting) with e_j from `log_examination`;
+    - "none": the model alone.
+    """
+    if position_bias not in POSITION_BIAS:
+        raise ValueError(f"position_bias must be one of {POSITION_BIAS}, got {position_bias!r}")
+    if position_bias in ("pretrained", "ipw") and log_examination is None:
+        raise ValueError(f"position_bias={position_bias!r} needs log_examination")
     loss_fn = list_loss(loss)
     device = next(model.parameters()).device
-    if position_bias not in ("pretrained", "learned", "none", "ipw"):
-        raise ValueError(f"position_bias must be 'pretrained', 'learned', 'ipw' or 'none', got {position_bias!r}")
     if position_bias == "ipw":
-        weight = torch.exp(-log_examination)  # 1 / e_j
+        weight = torch.exp(-log_examination)  # (L,) 1 / e_j
         train = replace(train, labels=train.labels * weight[train.positions])
         valid = replace(valid, labels=valid.labels * weight[valid.positions])
-    offsets = log_examination if position_bias == "pretrained" else None
-    trained = WithPositionBias(model, train.x.shape[1], offsets).to(device) if position_bias in ("pretrained", "learned") else model
-    position_bias = position_bias in ("pretrained", "learned")
+    with_offsets = position_bias in ("learned", "pretrained")
+    if with_offsets:
+        model = WithPositionBias(model, train.x.shape[1], log_examination if position_bias == "pretrained" else None).to(device)
     valid_on_device = valid.to(device)
 
     def validate(m: nn.Module) -> dict[str, float]:
@@ -142,10 +152,10 @@ def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit
         return {"loss": loss_fn(logits, valid.labels, valid.padding_mask).item()}
 
     def train_loss(m: nn.Module, b: RerankBatch) -> torch.Tensor:
-        logits = m(b.x, b.pv, b.padding_mask, b.positions) if position_bias else m(b.x, b.pv, b.padding_mask)
+        logits = m(b.x, b.pv, b.padding_mask, b.positions) if with_offsets else m(b.x, b.pv, b.padding_mask)
         return loss_fn(logits, b.labels, b.padding_mask)
 
-    return fit(trained, train.to(device), loss_fn=train_loss, validate=validate, config=fit_config, monitor="loss", mode="min")
+    return fit(model, train.to(device), loss_fn=train_loss, validate=validate, config=fit_config, monitor="loss", mode="min")
 
 
 def evaluate(world: World, log: RequestLog, test: RerankBatch, scores: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
@@ -157,8 +167,7 @@ def evaluate(world: World, log: RequestLog, test: RerankBatch, scores: dict[str,
     oracle = metrics.expected_clicks(world, log.users, log.items, orders["oracle (greedy)"])
     rows = {}
     for name, order in orders.items():
-        new_scores = torch.zeros(order.shape)
-        new_scores.scatter_(1, torch.as_tensor(order), -torch.arange(order.shape[1], dtype=torch.float32).expand(order.shape).clone())
+        new_scores = metrics.scores_from_order(order)  # so that the logged-click metrics see the new order
         clicks = metrics.expected_clicks(world, log.users, log.items, order)
         rows[name] = {**metrics.ranking_report(new_scores, test.labels, test.padding_mask),
                       "clicks/list": float(clicks.mean()), "oracle gain": metrics.share_of_oracle_gain(clicks, initial, oracle)}

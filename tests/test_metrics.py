@@ -84,6 +84,11 @@ def test_hand_computed_example():
     assert metrics.ndcg_at_k(scores, labels, 4).item() == pytest.approx(dcg / idcg)
 
 
+def test_scores_from_order_round_trip():
+    order = torch.tensor([[2, 0, 1, 3], [3, 2, 1, 0]])
+    assert metrics.rank_order(metrics.scores_from_order(order)).tolist() == order.tolist()
+
+
 def test_initial_order_scores_reproduce_the_input_order():
     padding_mask = torch.tensor([[False, False, True]])
     scores = metrics.initial_order_scores(padding_mask)
