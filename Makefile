@@ -22,14 +22,14 @@ demo: $(STAMP)  ## run the main job on the built-in simulated world
 	$(BIN)/prm-edu demo $(ARGS)
 
 test: $(STAMP)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
-	$(BIN)/ruff check prm_edu tests
+	$(BIN)/ruff check prm_edu tests conftest.py
 	PRM_EDU_FAST=1 $(BIN)/python -m pytest $(ARGS)
 
 lab: $(STAMP)  ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check prm_edu tests
+	$(BIN)/ruff check prm_edu tests conftest.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -48,3 +48,21 @@ def plot_attention(weights: torch.Tensor, labels: list[str] | None = None, title
     ax.set(xlabel="attended item (key)", ylabel="attending item (query)", title=title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def click_rate_by_position(log) -> np.ndarray:
+    """Logged clicks per impression at each position, (L,)."""
+    shown = (~log.padding_mask).sum(axis=0)
+    return log.clicks.sum(axis=0) / np.maximum(shown, 1)
+
+
+def plot_click_rate_by_position(logs: dict, path: str | Path | None = None):
+    """Click rate at each position, one line per log (e.g. the initial order and a randomized bucket)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for name, log in logs.items():
+        rate = click_rate_by_position(log)
+        ax.plot(np.arange(1, len(rate) + 1), rate, marker="o", markersize=3, label=name)
+    ax.set(xlabel="position", ylabel="clicks per impression", title="logged clicks by position")
+    ax.legend()
+    fig.tight_layout()
+    return _save(fig, path)
