@@ -46,8 +46,8 @@ def format_table(rows: dict[str, dict[str, float]], spreads: dict[str, dict[str,
 def demo_config(fast: bool, seed: int) -> DemoConfig:
     config = DemoConfig(seed=seed)
     if fast:  # a small world and short training: the same steps, in seconds
-        config = replace(config, world=replace(config.world, n_users=600, n_items=300, n_requests=3000),
-                         pretrain_requests=3000, fit=replace(RERANK_FIT, epochs=3), prm={"d_model": 32, "d_ff": 64})
+        config = replace(config, world=replace(config.world, n_users=600, n_items=300, n_requests=4000),
+                         pretrain_requests=4000, fit=replace(RERANK_FIT, epochs=4, warmup_steps=50), prm={"d_model": 32, "d_ff": 64})
     return config
 
 
