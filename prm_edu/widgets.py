@@ -35,3 +35,39 @@ def world_effects_explorer(config: WorldConfig | None = None, n_requests: int = 
         box.observe(update, names="value")
     update()
     return widgets.VBox([widgets.HBox(list(boxes.values())), out])
+
+
+def favourite_items(model, world: World, spec, user: int, k: int = 10) -> list[dict]:
+    """The k items the click model scores highest for `user` (its logit, i.e. the pv's read-out)."""
+    import numpy as np
+    import torch
+
+    from prm_edu.ctr import inputs_from_world
+    from prm_edu.ctr.pretrain import predict
+
+    if not 0 <= user < world.config.n_users:
+        raise ValueError(f"user must be in [0, {world.config.n_users}), got {user}")
+    items = np.arange(world.config.n_items)
+    logits = predict(model, inputs_from_world(world, spec, np.full(len(items), user), items))
+    top = torch.topk(logits, k).indices.numpy()
+    return [{"item": int(i), "category": int(world.items.category[i]), "logit": float(logits[i])} for i in top]
+
+
+def user_explorer(model, world: World, spec, k: int = 10) -> widgets.VBox:
+    """Pick a user: see the categories of the items their PV favours beside their true tastes."""
+    import numpy as np
+
+    picker = widgets.BoundedIntText(value=0, min=0, max=world.config.n_users - 1, description="user")
+    out = widgets.HTML()
+
+    def update(_=None) -> None:
+        user = picker.value
+        favourites = favourite_items(model, world, spec, user, k)
+        counts = np.bincount([f["category"] for f in favourites], minlength=world.config.n_categories)
+        taste = world.truth.taste[user]
+        rows = "".join(f"<tr><td>{c}</td><td>{counts[c]}</td><td>{taste[c]:+.2f}</td></tr>" for c in np.argsort(-taste))
+        out.value = (f"<table><tr><th>category</th><th>in the top {k}</th><th>true taste (hidden)</th></tr>{rows}</table>")
+
+    picker.observe(update, names="value")
+    update()
+    return widgets.VBox([picker, out])

@@ -11,6 +11,7 @@ S_r: pv_i is the model's hidden vector just before its sigmoid (see each model's
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -165,6 +166,7 @@ def pretrain(
     train_set = impressions_from_log(world, spec, train_log).to(device)
     valid_set = impressions_from_log(world, spec, valid_log).to(device)
     model = build_click_model(spec, config, seed=fit_config.seed).to(device)
+    _start_at_click_rate(model, float(train_set.labels.mean()))
     trained = PositionAware(model, log.items.shape[1]).to(device) if position_aware else model
 
     def loss_fn(m: nn.Module, batch: Impressions) -> torch.Tensor:
@@ -180,6 +182,16 @@ def pretrain(
     log_examination = trained.log_examination().cpu() if position_aware else None
     model.eval()
     return PretrainResult(model, spec, config, history, valid, seconds, log_examination)
+
+
+def _start_at_click_rate(model: nn.Module, rate: float) -> None:
+    """Set the model's output bias to the log-odds of the training click rate: training then starts
+    from the global CTR instead of from p = 0.5."""
+    if not 0 < rate < 1:
+        raise ValueError(f"pretrain: the training click rate must be in (0, 1), got {rate}")
+    bias = model.bias if isinstance(getattr(model, "bias", None), nn.Parameter) else model.out.bias  # FNN, DCN: out.bias
+    with torch.no_grad():
+        bias.fill_(math.log(rate / (1 - rate)))
 
 
 def _per_slot(model: nn.Module, world: World, spec: FeatureSpec, log: RequestLog, what: str, batch_size: int) -> torch.Tensor:
