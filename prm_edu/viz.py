@@ -66,3 +66,38 @@ def plot_click_rate_by_position(logs: dict, path: str | Path | None = None):
     ax.legend()
     fig.tight_layout()
     return _save(fig, path)
+
+
+def list_labels(batch, world, row: int) -> list[str]:
+    """'position:category' for each real item of list `row`, '*' marking a logged click."""
+    n = int((~batch.padding_mask[row]).sum())
+    items = batch.items[row, :n].tolist()
+    return [f"{j}:c{world.items.category[i]}{'*' if batch.labels[row, j] else ''}" for j, i in enumerate(items)]
+
+
+@torch.no_grad()
+def attention_of(model, batch, row: int) -> list[torch.Tensor]:
+    """Every block's attention weights (h, n, n) for list `row` of `batch`, real items only."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    part = batch[row : row + 1].to(device)
+    _, attention = model(part.x, part.pv, part.padding_mask, return_attention=True)
+    model.train(was_training)
+    n = int((~batch.padding_mask[row]).sum())
+    return [w[0, :, :n, :n].cpu() for w in attention]
+
+
+def plot_attention_grid(attention: list[torch.Tensor], labels: list[str], path: str | Path | None = None):
+    """A heatmap per block (rows) and head (columns)."""
+    n_blocks, n_heads = len(attention), attention[0].shape[0]
+    fig, axes = plt.subplots(n_blocks, n_heads, figsize=(4.2 * n_heads, 4 * n_blocks), squeeze=False)
+    for b in range(n_blocks):
+        for h in range(n_heads):
+            ax = axes[b][h]
+            ax.imshow(attention[b][h].numpy(), cmap="viridis", vmin=0)
+            ax.set_title(f"block {b + 1}, head {h + 1}", fontsize=9)
+            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=5)
+            ax.set_yticks(range(len(labels)), labels, fontsize=5)
+    fig.tight_layout()
+    return _save(fig, path)

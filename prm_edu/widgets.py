@@ -71,3 +71,29 @@ def user_explorer(model, world: World, spec, k: int = 10) -> widgets.VBox:
     picker.observe(update, names="value")
     update()
     return widgets.VBox([picker, out])
+
+
+def attention_explorer(model, batch, world) -> widgets.VBox:
+    """Choose a request, a block and a head: the attention heatmap of that list is redrawn."""
+    import matplotlib.pyplot as plt
+
+    from prm_edu import viz
+
+    request = widgets.BoundedIntText(value=0, min=0, max=len(batch) - 1, description="request")
+    block = widgets.Dropdown(options=list(range(1, len(model.blocks) + 1)), description="block")
+    head = widgets.Dropdown(options=list(range(1, model.config.n_heads + 1)), description="head")
+    out = widgets.Output()
+
+    def update(_=None) -> None:
+        attention = viz.attention_of(model, batch, request.value)
+        labels = viz.list_labels(batch, world, request.value)
+        with out:
+            out.clear_output(wait=True)
+            viz.plot_attention(attention[block.value - 1][head.value - 1], labels,
+                               f"request {request.value}, block {block.value}, head {head.value}")
+            plt.show()
+
+    for control in (request, block, head):
+        control.observe(update, names="value")
+    update()
+    return widgets.VBox([widgets.HBox([request, block, head]), out])
