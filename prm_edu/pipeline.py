@@ -30,7 +30,7 @@ from prm_edu.prm import PRM, PRMConfig
 from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
-RERANK_FIT = FitConfig(epochs=8, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
+RERANK_FIT = FitConfig(epochs=7, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
 PRETRAIN_FIT = FitConfig(epochs=6, batch_size=4096, lr=5e-3, patience=1)
 
 
@@ -39,7 +39,7 @@ class DemoConfig:
     """Every choice of the main job. The same config gives the same numbers on the same machine."""
 
     world: WorldConfig = field(default_factory=WorldConfig)
-    pretrain_requests: int = 20000  # the earlier log the click model learns from
+    pretrain_requests: int = 12000  # the earlier log the click model learns from
     click_model: CTRConfig = field(default_factory=CTRConfig)
     pretrain_fit: FitConfig = PRETRAIN_FIT
     pretrain_position_aware: bool = True  # learn P(seen | position) beside the click model (PAL)
