@@ -1,6 +1,6 @@
 """What PRM is compared with.
 
-- the initial order: the initial ranker's list as it is (`initial_scores`);
+- the initial order: the initial ranker's list as it is (`prm_edu.metrics.initial_order_scores`);
 - a pointwise re-ranker: the pre-trained click model's own logit of each item,
   personalized but blind to the other items (`prm_edu.ctr.click_model_logits`);
 - DLCM (Ai et al., SIGIR 2018), the paper's baseline: a GRU reads the initial list
@@ -23,12 +23,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
-
-def initial_scores(padding_mask: torch.Tensor) -> torch.Tensor:
-    """Scores (B, L) that keep the initial order: the earlier the slot, the higher."""
-    length = padding_mask.shape[1]
-    return -torch.arange(length, dtype=torch.float32, device=padding_mask.device).expand(padding_mask.shape).clone()
 
 
 @dataclass(frozen=True)

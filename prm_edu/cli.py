@@ -19,7 +19,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from prm_edu.pipeline import ABLATION_ROWS, MAIN_ROWS, RERANK_FIT, DemoConfig, run
 from prm_edu.runtime import fast_mode
@@ -57,13 +56,9 @@ def _figures(result: dict, out: Path) -> list[Path]:
     paths = [out / "learning_curves.png", out / "attention_prm_personalized.png"]
     viz.plot_learning_curves(result["histories"], paths[0])
     model, test = result["models"]["PRM-Personalized"], result["prepared"].test
-    world = result["prepared"].world
-    with torch.no_grad():
-        _, attention = model.cpu()(test.x[:1], test.pv[:1], test.padding_mask[:1], return_attention=True)
-    items = test.items[0][~test.padding_mask[0]]
-    labels = [f"{j}:c{world.items.category[i]}{'*' if test.labels[0, j] else ''}" for j, i in enumerate(items.tolist())]
-    n = len(labels)
-    viz.plot_attention(attention[0][0, 0, :n, :n], labels, "PRM-Personalized, block 1, head 1 (position:category, * clicked)", paths[1])
+    attention = viz.attention_of(model, test, 0)  # every block's (h, n, n) for the first test list
+    labels = viz.list_labels(test, result["prepared"].world, 0)
+    viz.plot_attention(attention[0][0], labels, "PRM-Personalized, block 1, head 1 (position:category, * clicked)", paths[1])
     return paths
 
 

@@ -65,10 +65,10 @@ def rank_order(scores: Array, padding_mask: Array | None = None) -> torch.Tensor
 
 
 def initial_order_scores(padding_mask: Array) -> torch.Tensor:
-    """Scores (B, L) that reproduce the initial order: the earlier the slot, the higher."""
+    """Scores (B, L) that keep the initial order: the earlier the slot, the higher."""
     padding_mask = torch.as_tensor(padding_mask)
     length = padding_mask.shape[1]
-    return -torch.arange(length, dtype=torch.float32).expand(padding_mask.shape[0], length).clone()
+    return -torch.arange(length, dtype=torch.float32, device=padding_mask.device).expand(padding_mask.shape).clone()
 
 
 def scores_from_order(order: Array) -> torch.Tensor:

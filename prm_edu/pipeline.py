@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from prm_edu import losses, metrics
-from prm_edu.baselines import DLCM, DLCMConfig, initial_scores
+from prm_edu.baselines import DLCM, DLCMConfig
 from prm_edu.ctr import CTRConfig, click_model_logits, pretrain, pv_for_lists
 from prm_edu.data.batches import RerankBatch, rerank_batch
 from prm_edu.data.world import RequestLog, World, WorldConfig
@@ -219,7 +219,8 @@ def run(config: DemoConfig, progress: bool = True, rows: dict[str, Reranker] | N
     without_pv = {"train": prepared.train.without_pv(), "valid": prepared.valid.without_pv(), "test": prepared.test.without_pv()}
     with_pv = {"train": prepared.train, "valid": prepared.valid, "test": prepared.test}
     fit_config = replace(config.fit, seed=config.seed, progress=progress)
-    scores = {"initial order": initial_scores(prepared.test.padding_mask), "pointwise (click model)": prepared.pointwise_test_logits}
+    scores = {"initial order": metrics.initial_order_scores(prepared.test.padding_mask),
+              "pointwise (click model)": prepared.pointwise_test_logits}
     histories, seconds, models = {}, dict(prepared.seconds), {}
     for name, row in rows.items():
         data = with_pv if row.personalized else without_pv

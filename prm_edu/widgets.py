@@ -4,7 +4,13 @@ widgets only call them and show the result."""
 from __future__ import annotations
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
+from prm_edu import viz
+from prm_edu.ctr import inputs_from_world
+from prm_edu.ctr.pretrain import predict
 from prm_edu.data.world import World, WorldConfig
 
 
@@ -39,12 +45,6 @@ def world_effects_explorer(config: WorldConfig | None = None, n_requests: int = 
 
 def favourite_items(model, world: World, spec, user: int, k: int = 10) -> list[dict]:
     """The k items the click model scores highest for `user` (its logit, i.e. the pv's read-out)."""
-    import numpy as np
-    import torch
-
-    from prm_edu.ctr import inputs_from_world
-    from prm_edu.ctr.pretrain import predict
-
     if not 0 <= user < world.config.n_users:
         raise ValueError(f"user must be in [0, {world.config.n_users}), got {user}")
     items = np.arange(world.config.n_items)
@@ -55,8 +55,6 @@ def favourite_items(model, world: World, spec, user: int, k: int = 10) -> list[d
 
 def user_explorer(model, world: World, spec, k: int = 10) -> widgets.VBox:
     """Pick a user: see the categories of the items their PV favours beside their true tastes."""
-    import numpy as np
-
     picker = widgets.BoundedIntText(value=0, min=0, max=world.config.n_users - 1, description="user")
     out = widgets.HTML()
 
@@ -75,10 +73,6 @@ def user_explorer(model, world: World, spec, k: int = 10) -> widgets.VBox:
 
 def attention_explorer(model, batch, world) -> widgets.VBox:
     """Choose a request, a block and a head: the attention heatmap of that list is redrawn."""
-    import matplotlib.pyplot as plt
-
-    from prm_edu import viz
-
     request = widgets.BoundedIntText(value=0, min=0, max=len(batch) - 1, description="request")
     block = widgets.Dropdown(options=list(range(1, len(model.blocks) + 1)), description="block")
     head = widgets.Dropdown(options=list(range(1, model.config.n_heads + 1)), description="head")

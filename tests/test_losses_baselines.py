@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from prm_edu import World, WorldConfig, losses
-from prm_edu.baselines import DLCM, DLCMConfig, _reverse_real, initial_scores
+from prm_edu.baselines import DLCM, DLCMConfig, _reverse_real
 from prm_edu.data.batches import pad_lists, rerank_batch
 from prm_edu.position_bias import WithPositionBias, _non_increasing, estimate_examination
 from prm_edu.prm import PRM, PRMConfig
@@ -78,11 +78,6 @@ def test_dlcm_shapes_padding_and_order():
     swapped = x.clone()
     swapped[0, [4, 5]] = x[0, [5, 4]]
     assert not torch.allclose(net(swapped, None, mask)[0, :4], logits[0, :4])
-
-
-def test_initial_scores_keep_the_order():
-    scores = initial_scores(torch.zeros(2, 4, dtype=torch.bool))
-    assert torch.all(scores[:, :-1] > scores[:, 1:])
 
 
 def test_fit_restores_the_best_epoch_and_is_deterministic():
