@@ -2,19 +2,21 @@
 
 Logged clicks depend on where an item was shown: items at the top are looked at more.
 A re-ranker trained to predict logged clicks learns that too, and then re-ranks every
-list back towards the order it was logged in. Two steps keep it out:
+list back towards the order it was logged in. The tools here:
 
-1. Measure the examination probability e_j of each position on a small randomized
-   bucket: requests whose lists were shown in a random order (Joachims et al., WSDM
-   2017). There the items do not depend on the position, so the click rate at
-   position j is proportional to e_j. `estimate_examination` reads it off, smoothed to
-   be non-increasing (pool-adjacent-violators).
-2. Train with log e_j added to the model's logits (`WithPositionBias`): a softmax over
-   the list then models P(click) = e_j * attractiveness, and the model's own logits,
-   used alone to re-rank, are left with what the item is worth in its list. Without a
-   measurement, beta can be learned instead (as PAL, Guo et al., RecSys 2019), but a
-   model that sees positions itself (PRM's PE) then shares the position effect with
-   beta and keeps part of it.
+1. `WithPositionBias`: one logit beta_j per position added to the model's logits during
+   training only (as PAL, Guo et al., RecSys 2019), so that a softmax over the list
+   models P(click) = e_j * attractiveness and the model's own logits, used alone to
+   re-rank, are left with what the item is worth in its list. beta is learned, or fixed
+   to a measured log e_j. Caveat, measured on the simulated world: a model that sees
+   positions itself (PRM's position embedding) can express the same effect, keeps most
+   of it, and still re-ranks towards the logged order; without PE the term works.
+2. `estimate_examination`: e_j read off a randomized bucket, requests whose lists were
+   shown in a random order (Joachims et al., WSDM 2017), smoothed to be non-increasing
+   (pool adjacent violators). There the items do not depend on the position, so the
+   click rate at position j follows e_j, but only if nothing else varies with the
+   position. In the simulated world the list-context effect does (lower slots have more
+   same-category items above them), so the estimate falls faster than e_j.
 """
 
 from __future__ import annotations
