@@ -23,6 +23,7 @@ from torch import nn
 from prm_edu import losses, metrics
 from prm_edu.baselines import DLCM, DLCMConfig
 from prm_edu.ctr import CTRConfig, click_model_logits, pretrain, pv_for_lists
+from prm_edu.ctr.pretrain import PRETRAIN_FIT
 from prm_edu.data.batches import RerankBatch, rerank_batch
 from prm_edu.data.world import RequestLog, World, WorldConfig
 from prm_edu.position_bias import WithPositionBias
@@ -31,7 +32,7 @@ from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
 RERANK_FIT = FitConfig(epochs=7, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
-PRETRAIN_FIT = FitConfig(epochs=6, batch_size=4096, lr=5e-3, patience=1)
+DEMO_PRETRAIN_FIT = replace(PRETRAIN_FIT, epochs=6, patience=1)  # shorter than the library's default, for the time budget
 
 
 @dataclass
@@ -41,9 +42,8 @@ class DemoConfig:
     world: WorldConfig = field(default_factory=WorldConfig)
     pretrain_requests: int = 12000  # the earlier log the click model learns from
     click_model: CTRConfig = field(default_factory=CTRConfig)
-    pretrain_fit: FitConfig = PRETRAIN_FIT
+    pretrain_fit: FitConfig = DEMO_PRETRAIN_FIT
     pretrain_position_aware: bool = True  # learn P(seen | position) beside the click model (PAL)
-    pv_with_logit: bool = False  # append the click model's logit to pv (its first-order terms are in no pv)
     prm: dict = field(default_factory=lambda: {"head_dim": 32})  # PRMConfig changes; heads split d = 64 (faster than d-wide)
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
@@ -87,8 +87,6 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
                       position_aware=config.pretrain_position_aware)
     seconds["pretrain"] = result.seconds
     pv = pv_for_lists(result.model, world, result.spec, log)  # (R, L, d_pv)
-    if config.pv_with_logit:
-        pv = torch.cat([pv, click_model_logits(result.model, world, result.spec, log).unsqueeze(-1)], dim=-1)  # (R, L, d_pv + 1)
     parts = log.split_indices(config.split, seed=config.seed)  # train, valid, test request indices
     padding_mask = torch.as_tensor(log.padding_mask)
     pv = _standardize(pv, padding_mask[parts[0]], pv[parts[0]]).masked_fill(padding_mask.unsqueeze(-1), 0.0)
