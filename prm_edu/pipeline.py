@@ -1,8 +1,11 @@
 """The main job, end to end on the simulated world (what `prm-edu demo` runs).
 
-1. Simulate the world. Two logs: an earlier one on which the click model is
+1. Simulate the world. Two logs: an earlier, longer one on which the click model is
    pre-trained (as a production CTR model learns from past traffic), and the re-ranking
-   log, split by request into train / validation / test.
+   log, split by request into train / validation / test. A small randomized bucket
+   (lists shown in a random order) joins the training lists: there the displayed position
+   differs from the initial rank, so the position-bias term (display position) and PRM's
+   position embedding (initial rank) are told apart.
 2. Pre-train the PV click model (DeepFM by default) and compute PV for every list.
 3. Train the re-rankers on the logged clicks with the list-wise loss, a position-bias
    term beside each model (see `prm_edu.position_bias`); model selection (early
@@ -24,15 +27,15 @@ from prm_edu import losses, metrics
 from prm_edu.baselines import DLCM, DLCMConfig
 from prm_edu.ctr import CTRConfig, click_model_logits, pretrain, pv_for_lists
 from prm_edu.ctr.pretrain import PRETRAIN_FIT
-from prm_edu.data.batches import RerankBatch, rerank_batch
-from prm_edu.data.world import RequestLog, World, WorldConfig
+from prm_edu.data.batches import RerankBatch, concat, rerank_batch
+from prm_edu.data.world import RequestLog, World, WorldConfig, in_initial_order
 from prm_edu.position_bias import WithPositionBias
 from prm_edu.prm import PRM, PRMConfig
 from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
-RERANK_FIT = FitConfig(epochs=7, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
-DEMO_PRETRAIN_FIT = replace(PRETRAIN_FIT, epochs=6, patience=1)  # shorter than the library's default, for the time budget
+RERANK_FIT = FitConfig(epochs=6, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
+DEMO_PRETRAIN_FIT = replace(PRETRAIN_FIT, epochs=3, patience=1)  # shorter than the library's default, for the time budget
 
 
 @dataclass
@@ -40,11 +43,12 @@ class DemoConfig:
     """Every choice of the main job. The same config gives the same numbers on the same machine."""
 
     world: WorldConfig = field(default_factory=WorldConfig)
-    pretrain_requests: int = 12000  # the earlier log the click model learns from
+    pretrain_requests: int = 40000  # the earlier log the click model learns from (longer than the re-ranking log)
+    explore_share: float = 0.2  # a randomized bucket this size (a share of the log) joins the training lists
     click_model: CTRConfig = field(default_factory=CTRConfig)
     pretrain_fit: FitConfig = DEMO_PRETRAIN_FIT
     pretrain_position_aware: bool = True  # learn P(seen | position) beside the click model (PAL)
-    prm: dict = field(default_factory=lambda: {"head_dim": 32})  # PRMConfig changes; heads split d = 64 (faster than d-wide)
+    prm: dict = field(default_factory=lambda: {"head_dim": 32, "fast_attention": True})  # PRMConfig changes: heads split d = 64, fused kernel (faster)
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
     position_bias: str = "learned"  # one of POSITION_BIAS: how training handles the logs' position bias
@@ -68,10 +72,12 @@ class Prepared:
     seconds: dict[str, float]
 
 
-def _standardize(pv: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """PV scaled per dimension by the mean and std of its real slots in `reference` (the training lists)."""
+def _standardizer(reference: torch.Tensor, mask: torch.Tensor):
+    """A function scaling PV (R, L, d_pv) per dimension by the mean and std of the real slots of
+    `reference` (the training lists), with zeros where padded."""
     real = reference[~mask]  # (N, d_pv)
-    return (pv - real.mean(dim=0)) / real.std(dim=0).clamp(min=1e-6)
+    mean, std = real.mean(dim=0), real.std(dim=0).clamp(min=1e-6)
+    return lambda pv, padding_mask: ((pv - mean) / std).masked_fill(padding_mask.unsqueeze(-1), 0.0)
 
 
 def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
@@ -89,8 +95,14 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
     pv = pv_for_lists(result.model, world, result.spec, log)  # (R, L, d_pv)
     parts = log.split_indices(config.split, seed=config.seed)  # train, valid, test request indices
     padding_mask = torch.as_tensor(log.padding_mask)
-    pv = _standardize(pv, padding_mask[parts[0]], pv[parts[0]]).masked_fill(padding_mask.unsqueeze(-1), 0.0)
+    standardize = _standardizer(pv[parts[0]], padding_mask[parts[0]])
+    pv = standardize(pv, padding_mask)
     batches = [rerank_batch(world.item_features, log.subset(part), pv[part]) for part in parts]
+    n_explore = round(config.explore_share * len(log))
+    if n_explore > 0:  # lists shown in a random order: fed to the re-ranker in the initial order, shown_at for the bias term
+        explore, shown_at = in_initial_order(world.sample_requests(n_explore, seed=world.config.seed + 2000, randomize=True))
+        explore_pv = standardize(pv_for_lists(result.model, world, result.spec, explore), torch.as_tensor(explore.padding_mask))
+        batches[0] = concat([batches[0], rerank_batch(world.item_features, explore, explore_pv, shown_at)])
     test_log = log.subset(parts[2])
     pointwise = click_model_logits(result.model, world, result.spec, test_log)
     return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, seconds)

@@ -5,7 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from prm_edu.data.world import PAD, World, WorldConfig, reorder
+from prm_edu.data.batches import concat, rerank_batch
+from prm_edu.data.world import PAD, World, WorldConfig, in_initial_order, reorder
 
 SMALL = WorldConfig(n_users=300, n_items=200, n_requests=2000)
 
@@ -172,3 +173,24 @@ def test_unknown_field_and_bad_ids_raise(world):
         world.expected_clicks(np.array([0, 1]), np.array([[0]]))
     with pytest.raises(ValueError, match="n_requests"):
         world.sample_requests(0)
+
+
+def test_a_randomized_log_goes_back_to_the_initial_order_with_its_display_positions():
+    world = World(WorldConfig(n_users=50, n_items=80, pool_size=20, list_len=8, min_list_len=3))
+    shown = world.sample_requests(300, seed=5, randomize=True)
+    ranked, shown_at = in_initial_order(shown)
+    steps = np.diff(ranked.initial_scores, axis=1)[~ranked.padding_mask[:, 1:]]  # between real neighbours
+    assert (steps <= 0).all()
+    assert (ranked.padding_mask == shown.padding_mask).all()  # padding stays at the end
+    for r in range(len(shown)):  # slot i of the ranked list is what was displayed at shown_at[r, i]
+        assert (ranked.items[r] == shown.items[r, shown_at[r]]).all()
+        assert (ranked.clicks[r] == shown.clicks[r, shown_at[r]]).all()
+        assert sorted(shown_at[r]) == list(range(8))
+    assert (shown_at[:, 0] != 0).any()  # the lists really were shown in another order
+
+    batch = rerank_batch(world.item_features, ranked, shown_at=shown_at)
+    assert (batch.positions.numpy() == shown_at).all()
+    normal = rerank_batch(world.item_features, world.sample_requests(10, seed=6))
+    assert len(concat([batch, normal])) == 310
+    with pytest.raises(ValueError, match="shown_at"):
+        rerank_batch(world.item_features, ranked, shown_at=shown_at[:, :4])

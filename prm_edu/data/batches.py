@@ -2,8 +2,9 @@
 
     x             (B, L, d_x)   item features X, row i = x_i, in the initial order
     pv            (B, L, d_pv)  personalized vectors PV (d_pv = 0 without a click model)
-    positions     (B, L)        initial positions 0 .. L-1
-    labels        (B, L)        logged clicks on the initial order
+    positions     (B, L)        where each item was shown: 0 .. L-1 in the initial order,
+                                another permutation for lists shown in a random order
+    labels        (B, L)        logged clicks
     padding_mask  (B, L)        True where padded (padding sits at the end of a row)
     users, items  (B,), (B, L)  ids, for measures under the world's click model
 
@@ -69,8 +70,10 @@ class RerankBatch:
         return RerankBatch(self.x, empty, self.positions, self.labels, self.padding_mask, self.users, self.items)
 
 
-def rerank_batch(item_features: np.ndarray, log: RequestLog, pv: torch.Tensor | None = None) -> RerankBatch:
-    """All lists of `log` as one RerankBatch; `item_features` (I, d_x) gives X, `pv` (R, L, d_pv) the PV."""
+def rerank_batch(item_features: np.ndarray, log: RequestLog, pv: torch.Tensor | None = None,
+                 shown_at: np.ndarray | None = None) -> RerankBatch:
+    """All lists of `log` as one RerankBatch; `item_features` (I, d_x) gives X, `pv` (R, L, d_pv) the PV,
+    `shown_at` (R, L) the displayed positions (see `world.in_initial_order`; None: the initial order)."""
     items = torch.as_tensor(log.items)
     padding_mask = items == PAD  # (R, L)
     features = torch.as_tensor(item_features, dtype=torch.float32)
@@ -79,10 +82,21 @@ def rerank_batch(item_features: np.ndarray, log: RequestLog, pv: torch.Tensor | 
         pv = torch.zeros((*items.shape, 0))
     if tuple(pv.shape[:2]) != tuple(items.shape):
         raise ValueError(f"rerank_batch: pv must be (R, L, d_pv) with (R, L) = {tuple(items.shape)}, got {tuple(pv.shape)}")
-    positions = torch.arange(items.shape[1]).expand_as(items).clone()  # (R, L)
+    if shown_at is None:
+        positions = torch.arange(items.shape[1]).expand_as(items).clone()  # (R, L)
+    else:
+        positions = torch.as_tensor(shown_at, dtype=torch.int64)
+        if tuple(positions.shape) != tuple(items.shape):
+            raise ValueError(f"rerank_batch: shown_at must be (R, L) = {tuple(items.shape)}, got {tuple(positions.shape)}")
     return RerankBatch(x=x, pv=pv.float() * (~padding_mask).unsqueeze(-1), positions=positions,
                        labels=torch.as_tensor(log.clicks, dtype=torch.float32), padding_mask=padding_mask,
                        users=torch.as_tensor(log.users), items=items)
+
+
+def concat(batches: list[RerankBatch]) -> RerankBatch:
+    """The lists of several RerankBatches (same L and widths) as one."""
+    fields = ("x", "pv", "positions", "labels", "padding_mask", "users", "items")
+    return RerankBatch(*(torch.cat([getattr(b, f) for b in batches]) for f in fields))
 
 
 def pad_lists(lists: list[torch.Tensor], length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:

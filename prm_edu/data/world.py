@@ -191,6 +191,18 @@ def reorder(items: np.ndarray, order: np.ndarray) -> np.ndarray:
     return np.take_along_axis(items, order, axis=1)
 
 
+def in_initial_order(log: RequestLog) -> tuple[RequestLog, np.ndarray]:
+    """A log shown in some other order (e.g. `randomize=True`) put back in the initial ranker's order.
+
+    Returns the reordered log (items, scores and clicks sorted by initial score, padding last)
+    and `shown_at` (R, L): the position at which each slot's item was displayed.
+    """
+    keys = np.where(log.padding_mask, np.inf, -log.initial_scores)  # best first, padding last
+    shown_at = np.argsort(keys, axis=1, kind="stable")  # (R, L) display index of the item of initial rank i
+    take = lambda a: np.take_along_axis(a, shown_at, axis=1)  # noqa: E731
+    return RequestLog(log.users, take(log.items), take(log.initial_scores), take(log.clicks)), shown_at
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + exp(-z)), without overflow warnings
 
