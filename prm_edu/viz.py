@@ -101,3 +101,20 @@ def plot_attention_grid(attention: list[torch.Tensor], labels: list[str], path: 
             ax.set_yticks(range(len(labels)), labels, fontsize=5)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_bars(values: dict[str, float], title: str = "", xlabel: str = "", errors: dict[str, float] | None = None,
+              reference: str | None = None, path: str | Path | None = None):
+    """One horizontal bar per row (e.g. each method's share of the oracle's gain); `reference`
+    draws a dashed line at that row's value, `errors` adds error bars (e.g. std over seeds)."""
+    names = list(values)
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(names) + 1.2))
+    xerr = None if errors is None else [errors.get(n, 0.0) for n in names]
+    ax.barh(names, [values[n] for n in names], xerr=xerr, color="tab:blue", alpha=0.8)
+    if reference is not None:
+        ax.axvline(values[reference], color="k", linestyle="--", linewidth=1, label=reference)
+        ax.legend(loc="lower right")
+    ax.invert_yaxis()  # first row on top
+    ax.set(title=title, xlabel=xlabel)
+    fig.tight_layout()
+    return _save(fig, path)
