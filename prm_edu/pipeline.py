@@ -18,17 +18,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 from torch import nn
 
 from prm_edu import losses, metrics
 from prm_edu.baselines import DLCM, DLCMConfig
 from prm_edu.ctr import CTRConfig, click_model_logits, pretrain, pv_for_lists
-from prm_edu.ctr.pretrain import PRETRAIN_FIT
+from prm_edu.ctr.features import FeatureSpec, inputs_from_world
+from prm_edu.ctr.pretrain import PRETRAIN_FIT, predict
 from prm_edu.data.batches import RerankBatch, concat, rerank_batch
-from prm_edu.data.world import RequestLog, World, WorldConfig, in_initial_order
+from prm_edu.data.world import PAD, RequestLog, World, WorldConfig, in_initial_order
 from prm_edu.position_bias import WithPositionBias
 from prm_edu.prm import PRM, PRMConfig
 from prm_edu.runtime import device as default_device
@@ -48,7 +51,8 @@ class DemoConfig:
     click_model: CTRConfig = field(default_factory=CTRConfig)
     pretrain_fit: FitConfig = DEMO_PRETRAIN_FIT
     pretrain_position_aware: bool = True  # learn P(seen | position) beside the click model (PAL)
-    prm: dict = field(default_factory=lambda: {"head_dim": 32, "fast_attention": True})  # PRMConfig changes: heads split d = 64, fused kernel (faster)
+    # PRMConfig changes: heads that split d = 64, and the fused kernel (both faster)
+    prm: dict = field(default_factory=lambda: {"head_dim": 32, "fast_attention": True})
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
     position_bias: str = "learned"  # one of POSITION_BIAS: how training handles the logs' position bias
@@ -70,6 +74,25 @@ class Prepared:
     pretrain_valid: dict[str, float]
     log_examination: torch.Tensor  # (L,) log P(seen | position) learned in pre-training
     seconds: dict[str, float]
+    spec: FeatureSpec  # the click model's inputs
+    standardize: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # raw PV, padding mask -> PV as the re-rankers read it
+
+    def pv_of(self, user: int, items: np.ndarray, history: np.ndarray | None = None) -> torch.Tensor:
+        """PV (1, n, d_pv) of one list of real items for `user`, as the re-rankers read it;
+        `history` (H,) replaces the user's behaviour history H_u (a what-if)."""
+        items = np.asarray(items)
+        inputs = inputs_from_world(self.world, self.spec, np.full(len(items), user), items)
+        if history is not None:
+            history = np.asarray(history, dtype=np.int64)
+            n_items = self.world.config.n_items
+            if history.ndim != 1 or len(history) > self.spec.history_len or ((history < PAD) | (history >= n_items)).any():
+                raise ValueError(f"pv_of: history must be at most {self.spec.history_len} item ids in [0, {n_items}) "
+                                 f"or PAD, got {history.tolist()}")
+            padded = np.full(self.spec.history_len, PAD)
+            padded[: len(history)] = history
+            inputs = replace(inputs, history=torch.as_tensor(padded).expand(len(items), -1).clone()).validate(self.spec)
+        pv = predict(self.click_model, inputs, what="pv").unsqueeze(0)  # (1, n, d_pv)
+        return self.standardize(pv, torch.zeros(pv.shape[:2], dtype=torch.bool))
 
 
 def _standardizer(reference: torch.Tensor, mask: torch.Tensor):
@@ -105,7 +128,8 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
         batches[0] = concat([batches[0], rerank_batch(world.item_features, explore, explore_pv, shown_at)])
     test_log = log.subset(parts[2])
     pointwise = click_model_logits(result.model, world, result.spec, test_log)
-    return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, seconds)
+    return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, seconds,
+                    result.spec, standardize)
 
 
 def list_loss(name: str):

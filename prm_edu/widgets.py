@@ -3,6 +3,8 @@ widgets only call them and show the result."""
 
 from __future__ import annotations
 
+import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -76,18 +78,156 @@ def attention_explorer(model, batch, world) -> widgets.VBox:
     request = widgets.BoundedIntText(value=0, min=0, max=len(batch) - 1, description="request")
     block = widgets.Dropdown(options=list(range(1, len(model.blocks) + 1)), description="block")
     head = widgets.Dropdown(options=list(range(1, model.config.n_heads + 1)), description="head")
-    out = widgets.Output()
+    out = widgets.Image(format="png")
 
     def update(_=None) -> None:
         attention = viz.attention_of(model, batch, request.value)
         labels = viz.list_labels(batch, world, request.value)
-        with out:
-            out.clear_output(wait=True)
-            viz.plot_attention(attention[block.value - 1][head.value - 1], labels,
-                               f"request {request.value}, block {block.value}, head {head.value}")
-            plt.show()
+        out.value = _png(viz.plot_attention(attention[block.value - 1][head.value - 1], labels,
+                                            f"request {request.value}, block {block.value}, head {head.value}"))
 
     for control in (request, block, head):
         control.observe(update, names="value")
     update()
     return widgets.VBox([widgets.HBox([request, block, head]), out])
+
+
+# ----- the re-ranking explorer (notebook 07) ------------------------------------------------
+
+def swap(items: np.ndarray, i: int, j: int) -> np.ndarray:
+    """A copy of the list `items` (n,) with the items at positions i and j exchanged."""
+    n = len(items)
+    if not (0 <= i < n and 0 <= j < n):
+        raise ValueError(f"swap: positions must be in [0, {n}), got {i} and {j}")
+    out = np.array(items, copy=True)
+    out[[i, j]] = out[[j, i]]
+    return out
+
+
+@torch.no_grad()
+def explain_request(model, prepared, row: int, items: np.ndarray | None = None, history: np.ndarray | None = None,
+                    truth: World | None = None) -> dict:
+    """One test request through PRM, everything the explorer shows.
+
+    `items` (n,) replaces the initial list (e.g. after a swap), `history` the user's H_u,
+    `truth` the world whose click model judges the orders (e.g. one with list context off).
+    Returns the user, the input list, PRM's scores (softmax over the list) and order, each
+    order's true P(click) per slot and expected clicks, and PRM's attention per block.
+    """
+    log = prepared.test_log
+    if not 0 <= row < len(log):
+        raise ValueError(f"explain_request: row must be in [0, {len(log)}), got {row}")
+    world, truth = prepared.world, truth or prepared.world
+    user = int(log.users[row])
+    items = log.items[row][log.items[row] >= 0] if items is None else np.asarray(items)
+    x = torch.as_tensor(world.item_features[items], dtype=torch.float32).unsqueeze(0)  # (1, n, d_x)
+    if model.config.d_pv > 0:
+        pv = prepared.pv_of(user, items, history)  # (1, n, d_pv)
+    else:
+        pv = x.new_zeros((1, len(items), 0))
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    logits, attention = model(x.to(device), pv.to(device), return_attention=True)
+    model.train(was_training)
+    score = torch.softmax(logits[0].cpu(), dim=-1).numpy()  # (n,)
+    order = np.argsort(-score, kind="stable")  # PRM's order: indices into `items`
+    users = np.array([user])
+    oracle = truth.oracle_order(users, items[None])[0]
+    p_initial = truth.click_probabilities(users, items[None])[0]
+    p_reranked = truth.click_probabilities(users, items[order][None])[0]
+    return {"user": user, "items": items, "score": score, "order": order, "p_initial": p_initial, "p_reranked": p_reranked,
+            "clicks": {"initial": float(p_initial.sum()), "PRM": float(p_reranked.sum()),
+                       "oracle": float(truth.expected_clicks(users, items[oracle][None])[0])},
+            "attention": [w[0].cpu() for w in attention]}
+
+
+def _png(fig) -> bytes:
+    """A figure as PNG bytes (for a widgets.Image), closed afterwards."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _colour(category: int) -> str:
+    r, g, b, _ = plt.get_cmap("tab10")(category % 10)
+    return f"#{int(255 * r):02x}{int(255 * g):02x}{int(255 * b):02x}"
+
+
+def lists_html(result: dict, world: World) -> str:
+    """The input list and PRM's list side by side: position, item, category (coloured), PRM's
+    score and the true P(click) in that order; expected clicks of each order on top."""
+    items, score, order = result["items"], result["score"], result["order"]
+
+    def table(title: str, slots: np.ndarray, p_click: np.ndarray) -> str:
+        rows = []
+        for j, (slot, p) in enumerate(zip(slots, p_click)):
+            item = items[slot]
+            category = int(world.items.category[item])
+            rows.append(f"<tr><td>{j}</td><td>{item}</td><td style='background:{_colour(category)};color:white'>c{category}</td>"
+                        f"<td>{score[slot]:.3f}</td><td>{p:.3f}</td></tr>")
+        head = "<tr><th>pos</th><th>item</th><th>cat</th><th>PRM score</th><th>P(click)</th></tr>"
+        return f"<div style='margin-right:24px'><b>{title}</b><table>{head}{''.join(rows)}</table></div>"
+
+    clicks = result["clicks"]
+    summary = (f"user {result['user']}: expected clicks, input order {clicks['initial']:.3f}, "
+               f"PRM {clicks['PRM']:.3f}, oracle {clicks['oracle']:.3f}")
+    return (f"<p>{summary}</p><div style='display:flex'>"
+            + table("input list", np.arange(len(items)), result["p_initial"])
+            + table("re-ranked by PRM", order, result["p_reranked"]) + "</div>")
+
+
+def rerank_explorer(model, prepared) -> widgets.VBox:
+    """Pick a test request: the input list and PRM's list side by side, the attention heatmap,
+    and what-ifs: swap two items of the input list, give the user another user's (or no)
+    history, switch the world's list-context effect off (the truth that judges the orders)."""
+    world = prepared.world
+    without_context = World(world.config.replace(context=False))  # same users and items, another click model
+    request = widgets.BoundedIntText(value=0, min=0, max=len(prepared.test_log) - 1, description="request")
+    first = widgets.BoundedIntText(value=0, min=0, max=world.config.list_len - 1, description="swap")
+    second = widgets.BoundedIntText(value=1, min=0, max=world.config.list_len - 1, description="with")
+    swap_button = widgets.Button(description="swap")
+    history = widgets.Dropdown(options=["own", "none", "another user's"], value="own", description="history")
+    other = widgets.BoundedIntText(value=0, min=0, max=world.config.n_users - 1, description="that user")
+    context = widgets.Checkbox(value=True, description="list-context effect")
+    block = widgets.Dropdown(options=list(range(1, len(model.blocks) + 1)), description="block")
+    head = widgets.Dropdown(options=list(range(1, model.config.n_heads + 1)), description="head")
+    lists, heatmap = widgets.HTML(), widgets.Image(format="png")
+    state = {"items": None, "result": None}
+
+    def update(_=None) -> None:
+        chosen = {"own": None, "none": np.array([], dtype=np.int64), "another user's": world.users.history[other.value]}[history.value]
+        truth = world if context.value else without_context
+        result = explain_request(model, prepared, request.value, state["items"], chosen, truth)
+        state["result"] = result
+        lists.value = lists_html(result, world)
+        labels = [f"{j}:c{world.items.category[i]}" for j, i in enumerate(result["items"])]
+        fig = viz.plot_attention(result["attention"][block.value - 1][head.value - 1], labels,
+                                 f"request {request.value}, block {block.value}, head {head.value}")
+        heatmap.value = _png(fig)
+
+    def new_request(_=None) -> None:
+        state["items"] = None
+        update()
+
+    def do_swap(_=None) -> None:
+        items = state["result"]["items"]
+        if max(first.value, second.value) >= len(items):
+            lists.value = f"<p>this list has {len(items)} items: positions 0 to {len(items) - 1}</p>" + lists.value
+            return
+        state["items"] = swap(items, first.value, second.value)
+        update()
+
+    request.observe(new_request, names="value")
+    for control in (history, other, context, block, head):
+        control.observe(update, names="value")
+    swap_button.on_click(do_swap)
+    update()
+    controls = widgets.VBox([widgets.HBox([request, history, other]), widgets.HBox([first, second, swap_button]),
+                             widgets.HBox([context, block, head])])
+    box = widgets.VBox([controls, lists, heatmap])
+    box.state = state  # what is shown now, for tests and curious students
+    box.controls = {"request": request, "swap": (first, second, swap_button), "history": history, "other": other,
+                    "context": context, "block": block, "head": head}
+    return box
