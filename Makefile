@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lab lint clean
+.PHONY: install demo test lab assets lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: $(STAMP)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the w
 
 lab: $(STAMP)  ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks
+
+assets: $(STAMP)  ## redraw the pictures in assets/ from the code
+	$(BIN)/python -c "from prm_edu.figures import write_assets; write_assets('assets')"
 
 lint: $(STAMP)
 	$(BIN)/ruff check prm_edu tests conftest.py
