@@ -156,18 +156,28 @@ def pretrain(
     `position_aware=True` learns a position-bias term beside the model (see `PositionAware`);
     the default is the seed's plain BCE on every shown item.
     """
-    config = config or CTRConfig()
     fit_config = fit_config or PRETRAIN_FIT
     spec = spec or FeatureSpec.for_world(world)
     if not 0 < valid_fraction < 1:
         raise ValueError(f"pretrain: valid_fraction must be in (0, 1), got {valid_fraction}")
-    device = device or default_device()
     train_log, valid_log = log.split((1 - valid_fraction, valid_fraction), seed=fit_config.seed)
-    train_set = impressions_from_log(world, spec, train_log).to(device)
-    valid_set = impressions_from_log(world, spec, valid_log).to(device)
+    train_set, valid_set = impressions_from_log(world, spec, train_log), impressions_from_log(world, spec, valid_log)
+    return pretrain_on(train_set, valid_set, spec, config, fit_config, device, log.items.shape[1] if position_aware else None)
+
+
+def pretrain_on(train_set: Impressions, valid_set: Impressions, spec: FeatureSpec, config: CTRConfig | None = None,
+                fit_config: FitConfig | None = None, device: torch.device | None = None,
+                position_aware_len: int | None = None) -> PretrainResult:
+    """`pretrain` on impressions from any source (the simulated world, MovieLens, ...);
+    `position_aware_len` = L learns P(seen | position) for positions 0 .. L-1 beside the model."""
+    config = config or CTRConfig()
+    fit_config = fit_config or PRETRAIN_FIT
+    device = device or default_device()
+    train_set, valid_set = train_set.to(device), valid_set.to(device)
     model = build_click_model(spec, config, seed=fit_config.seed).to(device)
     _start_at_click_rate(model, float(train_set.labels.mean()))
-    trained = PositionAware(model, log.items.shape[1]).to(device) if position_aware else model
+    position_aware = position_aware_len is not None
+    trained = PositionAware(model, position_aware_len).to(device) if position_aware else model
 
     def loss_fn(m: nn.Module, batch: Impressions) -> torch.Tensor:
         if position_aware:
