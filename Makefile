@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lab assets lint clean
+.PHONY: install demo movielens movielens-data test lab assets lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,23 @@ install: $(STAMP)  ## create .venv and install the package with its dev tools
 demo: $(STAMP)  ## run the main job on the built-in simulated world
 	$(BIN)/prm-edu demo $(ARGS)
 
-test: $(STAMP)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
-	$(BIN)/ruff check prm_edu tests conftest.py
-	PRM_EDU_FAST=1 $(BIN)/python -m pytest $(ARGS)
+# MovieLens-100K may not be redistributed: it is read from RecBole's wheel (pip download, never installed)
+MOVIELENS ?= data/recbole-1.2.1-py3-none-any.whl
 
-lab: $(STAMP)  ## open the notebooks in JupyterLab
-	$(BIN)/jupyter lab notebooks
+movielens-data: $(MOVIELENS)  ## fetch MovieLens-100K, inside RecBole's wheel, into data/
+
+$(MOVIELENS): $(STAMP)
+	$(BIN)/python -m pip download --quiet --no-deps recbole==1.2.1 -d $(dir $(MOVIELENS))
+
+movielens: $(MOVIELENS)  ## the table on MovieLens-100K (3 seeds)
+	$(BIN)/prm-edu movielens --source $(MOVIELENS) $(ARGS)
+
+test: $(STAMP) $(MOVIELENS)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
+	$(BIN)/ruff check prm_edu tests conftest.py
+	PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
+
+lab: $(STAMP) $(MOVIELENS)  ## open the notebooks in JupyterLab
+	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/jupyter lab notebooks
 
 assets: $(STAMP)  ## redraw the pictures in assets/ from the code
 	$(BIN)/python -c "from prm_edu.figures import write_assets; write_assets('assets')"

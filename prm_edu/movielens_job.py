@@ -33,15 +33,15 @@ from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig
 
 AGE_BUCKETS = (18, 25, 35, 45, 50, 56)  # GroupLens's age groups: <18, 18-24, ..., 56+
-FIT = FitConfig(epochs=20, batch_size=128, lr=2e-3, warmup_steps=100, patience=3)
-CLICK_FIT = replace(PRETRAIN_FIT, epochs=8, batch_size=2048)
+FIT = FitConfig(epochs=10, batch_size=256, lr=3e-3, warmup_steps=50, patience=3)
+CLICK_FIT = replace(PRETRAIN_FIT, epochs=5, batch_size=2048)
 
 
 @dataclass
 class MovieLensConfig:
     requests: RequestConfig = field(default_factory=RequestConfig)
     pv_models: tuple[str, ...] = ("deepfm", "fm", "fnn", "dcn")  # the first is "PRM-Personalized"; the others add rows
-    prm: dict = field(default_factory=lambda: {"d_model": 64, "n_blocks": 2, "n_heads": 2, "head_dim": 32})
+    prm: dict = field(default_factory=lambda: {"d_model": 64, "n_blocks": 2, "n_heads": 2, "head_dim": 32, "fast_attention": True})
     fit: FitConfig = FIT
     click_fit: FitConfig = CLICK_FIT
     seed: int = 0
@@ -122,3 +122,9 @@ def run(data: MovieLens, config: MovieLensConfig | None = None, progress: bool =
     test = batches["test"]
     rows = {name: metrics.ranking_report(s, test.labels, test.padding_mask) for name, s in scores.items()}
     return {"rows": rows, "seconds": seconds, "n_requests": {p: len(built[p]) for p in ("early", "train", "valid", "test")}}
+
+
+def fast_config(seed: int = 0) -> MovieLensConfig:
+    """A few seconds' version for tests: DeepFM only, short training."""
+    return MovieLensConfig(pv_models=("deepfm",), fit=replace(FIT, epochs=2, warmup_steps=20),
+                           click_fit=replace(CLICK_FIT, epochs=2), seed=seed)

@@ -108,7 +108,8 @@ def _archive(path: Path) -> tuple[_Files, str] | None:
                     try:
                         return archive.read(prefix + name)
                     except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as err:
-                        raise ValueError(f"MovieLens: {path}: member {prefix + name} cannot be read, the archive is damaged ({err})") from err
+                        raise ValueError(f"MovieLens: {path}: member {prefix + name} cannot be read, "
+                                         f"the archive is damaged ({err})") from err
 
                 return _Files(f"{path}:{prefix}", read), layout
     raise ValueError(f"MovieLens: {path} holds neither {', '.join(GROUPLENS_FILES)} nor {', '.join(RECBOLE_FILES)} "
@@ -331,21 +332,23 @@ def _candidates(data: MovieLens, config: RequestConfig, in_period: np.ndarray, p
                 rng: np.random.Generator):
     """Per request: user, time, candidate movies (n_candidates) and their labels."""
     rated_ever = [set() for _ in range(data.n_users)]
-    for u, i in zip(data.user, data.item):
-        rated_ever[u].add(int(i))
+    for u, i in zip(data.user.tolist(), data.item.tolist()):
+        rated_ever[u].add(i)
     index = np.flatnonzero(in_period)
     index = index[np.lexsort((data.timestamp[index], data.user[index]))]  # by user, then time
     out = []
-    p = popularity / popularity.sum()
-    for user in np.unique(data.user[index]):
-        mine = index[data.user[index] == user]
+    cdf = np.cumsum(popularity) / popularity.sum()
+    users, starts = np.unique(data.user[index], return_index=True)  # index is sorted by user
+    for user, mine in zip(users, np.split(index, starts[1:])):
         for start in range(0, len(mine), config.per_request):
             group = mine[start : start + config.per_request]
             need = config.n_candidates - len(group)
             sampled: list[int] = []
             while len(sampled) < need:  # movies the user never rated, drawn by popularity
-                draw = rng.choice(data.n_items, size=2 * need, p=p)
-                sampled.extend(int(i) for i in draw if i not in rated_ever[user] and i not in sampled)
+                draw = np.minimum(np.searchsorted(cdf, rng.random(2 * need)), data.n_items - 1)
+                for i in draw.tolist():
+                    if i not in rated_ever[user] and i not in sampled:
+                        sampled.append(i)
             items = np.concatenate([data.item[group], np.array(sampled[:need], dtype=np.int64)])
             labels = np.concatenate([(data.rating[group] >= config.like).astype(np.float32), np.zeros(need, dtype=np.float32)])
             out.append((int(user), int(data.timestamp[group].min()), items, labels))
@@ -354,15 +357,14 @@ def _candidates(data: MovieLens, config: RequestConfig, in_period: np.ndarray, p
 
 def _history(data: MovieLens, users: np.ndarray, times: np.ndarray, length: int, like: int) -> np.ndarray:
     """(R, H): the movies each user liked strictly before each request's time, most recent first."""
-    liked = data.rating >= like
-    order = np.lexsort((-data.timestamp, data.user))
-    by_user: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for u in np.unique(users):
-        rows = order[(data.user[order] == u) & liked[order]]
-        by_user[int(u)] = (data.timestamp[rows], data.item[rows])
+    liked = np.flatnonzero(data.rating >= like)
+    liked = liked[np.lexsort((-data.timestamp[liked], data.user[liked]))]  # by user, most recent first
+    owners, starts = np.unique(data.user[liked], return_index=True)
+    by_user = {int(u): (data.timestamp[rows], data.item[rows]) for u, rows in zip(owners, np.split(liked, starts[1:]))}
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     out = np.full((len(users), length), -1, dtype=np.int64)
     for r, (u, t) in enumerate(zip(users, times)):
-        stamps, items = by_user[int(u)]
+        stamps, items = by_user.get(int(u), empty)
         before = items[stamps < t][:length]
         out[r, : len(before)] = before
     return out
