@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo movielens movielens-data test lab assets lint clean
+.PHONY: install demo movielens movielens-data test lab assets lint bench-env bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ movielens: $(MOVIELENS)  ## the table on MovieLens-100K (3 seeds)
 	$(BIN)/prm-edu movielens --source $(MOVIELENS) $(ARGS)
 
 test: $(STAMP) $(MOVIELENS)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
-	$(BIN)/ruff check prm_edu tests conftest.py
+	$(BIN)/ruff check prm_edu tests benchmarks conftest.py
 	PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
 
 lab: $(STAMP) $(MOVIELENS)  ## open the notebooks in JupyterLab
@@ -42,8 +42,24 @@ lab: $(STAMP) $(MOVIELENS)  ## open the notebooks in JupyterLab
 assets: $(STAMP)  ## redraw the pictures in assets/ from the code
 	$(BIN)/python -c "from prm_edu.figures import write_assets; write_assets('assets')"
 
+# Benchmarks compare against allRank and DeepCTR-Torch, which live in their own environment only.
+BENCH := benchmarks/.venv
+BENCH_STAMP := $(BENCH)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet "$(TORCH)"
+	$(BENCH)/bin/python -m pip install --quiet -e ".[dev]" attrs flatten-dict scikit-learn deepctr-torch==0.3.0
+	$(BENCH)/bin/python -m pip install --quiet --no-deps allrank==1.4.3
+	touch $(BENCH_STAMP)
+
+bench-env: $(BENCH_STAMP)  ## the benchmark environment (prm-edu plus allRank and DeepCTR-Torch)
+
+bench: $(BENCH_STAMP)  ## every benchmark, one after another (not part of the tests)
+	cd benchmarks && for b in train_step serving click_models; do ../$(BENCH)/bin/python $$b.py; done
+
 lint: $(STAMP)
-	$(BIN)/ruff check prm_edu tests conftest.py
+	$(BIN)/ruff check prm_edu tests benchmarks conftest.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(BENCH) *.egg-info .pytest_cache
