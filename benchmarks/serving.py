@@ -64,9 +64,13 @@ def main() -> None:
     with counter, torch.no_grad():
         model(x, pv, mask)
     flops = counter.get_total_flops()
+    torch.set_num_threads(1)
+    a, b = torch.randn(512, 512), torch.randn(512, 512)
+    p50, _ = latencies(lambda: a @ b, 200)
+    peak = 2 * 512**3 / (p50 / 1000)  # FLOP/s of a large matrix product on one thread, measured here
     print(f"\nFLOPs per request (torch's counter, matrix products): {flops / 1e6:.2f} M")
-    print(f"at 50 GFLOP/s (a rough single-core figure for these small matrices) that is {flops / 50e9 * 1e6:.0f} µs of arithmetic;"
-          " everything above it is per-call overhead (Python, dispatch, small kernels)")
+    print(f"one thread multiplies 512x512 matrices at {peak / 1e9:.0f} GFLOP/s here: at that rate one request is "
+          f"{flops / peak * 1e6:.0f} µs of arithmetic, the floor; the rest is per-call overhead (Python, dispatch, small kernels)")
 
 
 if __name__ == "__main__":
