@@ -43,7 +43,8 @@ def _errors(page) -> list[str]:
     """The error outputs of the open notebook (from its model: every cell, in view or not)."""
     return page.evaluate("() => window.prmNotebook().content.widgets"
                          ".filter(c => c.model.type === 'code')"
-                         ".flatMap(c => c.model.outputs.toJSON().filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue))")
+                         ".flatMap(c => c.model.outputs.toJSON().filter(o => o.output_type === 'error')"
+                         ".map(o => o.ename + ': ' + o.evalue))")
 
 
 def _text_input(page, label: str):
