@@ -27,7 +27,7 @@ from prm_edu.ctr.features import CTRInputs, FeatureSpec
 from prm_edu.ctr.pretrain import PRETRAIN_FIT, Impressions, predict, pretrain_on
 from prm_edu.data.batches import RerankBatch
 from prm_edu.data.movielens import MovieLens, RequestConfig, Requests, build_requests
-from prm_edu.pipeline import _standardizer, logits_of, train_reranker
+from prm_edu.pipeline import logits_of, pv_standardizer, train_reranker
 from prm_edu.prm import PRM, PRMConfig
 from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig
@@ -106,7 +106,7 @@ def run(data: MovieLens, config: MovieLensConfig | None = None, progress: bool =
             per_period[period] = (predict(result.model, imp.inputs, what="pv").reshape(*built[period].items.shape, -1),
                                   predict(result.model, imp.inputs).reshape(built[period].items.shape))
         mask = torch.as_tensor(built["train"].items < 0)
-        standardize = _standardizer(per_period["train"][0], mask)
+        standardize = pv_standardizer(per_period["train"][0], mask)
         pv_data[name] = {p: as_batch(x, built[p], standardize(per_period[p][0], torch.as_tensor(built[p].items < 0)))
                          for p in per_period}
         if k == 0:

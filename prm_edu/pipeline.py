@@ -95,7 +95,7 @@ class Prepared:
         return self.standardize(pv, torch.zeros(pv.shape[:2], dtype=torch.bool))
 
 
-def _standardizer(reference: torch.Tensor, mask: torch.Tensor):
+def pv_standardizer(reference: torch.Tensor, mask: torch.Tensor):
     """A function scaling PV (R, L, d_pv) per dimension by the mean and std of the real slots of
     `reference` (the training lists), with zeros where padded."""
     real = reference[~mask]  # (N, d_pv)
@@ -118,7 +118,7 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
     pv = pv_for_lists(result.model, world, result.spec, log)  # (R, L, d_pv)
     parts = log.split_indices(config.split, seed=config.seed)  # train, valid, test request indices
     padding_mask = torch.as_tensor(log.padding_mask)
-    standardize = _standardizer(pv[parts[0]], padding_mask[parts[0]])
+    standardize = pv_standardizer(pv[parts[0]], padding_mask[parts[0]])
     pv = standardize(pv, padding_mask)
     batches = [rerank_batch(world.item_features, log.subset(part), pv[part]) for part in parts]
     n_explore = round(config.explore_share * len(log))
