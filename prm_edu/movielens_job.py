@@ -25,8 +25,9 @@ from prm_edu.baselines import DLCM, DLCMConfig
 from prm_edu.ctr import CTRConfig
 from prm_edu.ctr.features import CTRInputs, FeatureSpec
 from prm_edu.ctr.pretrain import PRETRAIN_FIT, Impressions, predict, pretrain_on
-from prm_edu.data.batches import RerankBatch
+from prm_edu.data.batches import RerankBatch, rerank_batch
 from prm_edu.data.movielens import MovieLens, RequestConfig, Requests, build_requests
+from prm_edu.data.world import RequestLog
 from prm_edu.pipeline import logits_of, pv_standardizer, train_reranker
 from prm_edu.prm import PRM, PRMConfig
 from prm_edu.runtime import device as default_device
@@ -64,11 +65,8 @@ def impressions(data: MovieLens, x: np.ndarray, requests: Requests, spec: Featur
 
 
 def as_batch(x: np.ndarray, requests: Requests, pv: torch.Tensor | None = None) -> RerankBatch:
-    items = torch.as_tensor(requests.items)
-    padding_mask = items < 0
-    pv = torch.zeros((*items.shape, 0)) if pv is None else pv
-    return RerankBatch(torch.as_tensor(x)[items.clamp(min=0)], pv, torch.arange(items.shape[1]).expand_as(items).clone(),
-                       torch.as_tensor(requests.labels), padding_mask, torch.as_tensor(requests.users), items)
+    """The requests as the re-rankers read them (labels in place of clicks)."""
+    return rerank_batch(x, RequestLog(requests.users, requests.items, requests.initial_scores, requests.labels), pv)
 
 
 def run(data: MovieLens, config: MovieLensConfig | None = None, progress: bool = False) -> dict:
@@ -88,29 +86,25 @@ def run(data: MovieLens, config: MovieLensConfig | None = None, progress: bool =
     batches = {name: as_batch(x, built[name]) for name in ("train", "valid", "test")}
     fit_config = replace(config.fit, seed=config.seed, progress=progress)
 
-    def train(name: str, model: torch.nn.Module, data_: dict[str, RerankBatch]) -> None:
+    def train(name: str, model: torch.nn.Module, splits: dict[str, RerankBatch]) -> None:
         torch.manual_seed(config.seed)
         t = time.perf_counter()
-        train_reranker(model.to(dev), data_["train"], data_["valid"], fit_config, "softmax_nll", position_bias="none")
+        train_reranker(model.to(dev), splits["train"], splits["valid"], fit_config, "softmax_nll", position_bias="none")
         seconds[name] = time.perf_counter() - t
-        scores[name] = logits_of(model, data_["test"])
+        scores[name] = logits_of(model, splits["test"])
 
+    inputs = {p: impressions(data, x, built[p], spec).inputs for p in ("train", "valid", "test")}  # every slot, row by row
+    masks = {p: torch.as_tensor(built[p].items < 0) for p in inputs}  # (R, L) padding
     pv_data = {}
     for k, name in enumerate(config.pv_models):
         t = time.perf_counter()
         result = pretrain_on(early[:cut], early[cut:], spec, CTRConfig(model=name), click_fit, dev)
         seconds[f"pretrain {name}"] = time.perf_counter() - t
-        per_period = {}
-        for period in ("train", "valid", "test"):
-            imp = impressions(data, x, built[period], spec)
-            per_period[period] = (predict(result.model, imp.inputs, what="pv").reshape(*built[period].items.shape, -1),
-                                  predict(result.model, imp.inputs).reshape(built[period].items.shape))
-        mask = torch.as_tensor(built["train"].items < 0)
-        standardize = pv_standardizer(per_period["train"][0], mask)
-        pv_data[name] = {p: as_batch(x, built[p], standardize(per_period[p][0], torch.as_tensor(built[p].items < 0)))
-                         for p in per_period}
+        pv = {p: predict(result.model, inputs[p], what="pv").reshape(*masks[p].shape, -1) for p in inputs}  # (R, L, d_pv)
+        standardize = pv_standardizer(pv["train"], masks["train"])
+        pv_data[name] = {p: as_batch(x, built[p], standardize(pv[p], masks[p])) for p in inputs}
         if k == 0:
-            scores[f"pointwise ({name})"] = per_period["test"][1]
+            scores[f"pointwise ({name})"] = predict(result.model, inputs["test"]).reshape(masks["test"].shape)
     base = {**config.prm}
     torch.manual_seed(config.seed)
     train("DLCM", DLCM(DLCMConfig(d_x=x.shape[1], d_pv=0)), batches)
