@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo app movielens movielens-data test lab assets lint bench-env bench clean
+.PHONY: install demo app assignments movielens movielens-data test lab assets lint bench-env bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(STAMP)  ## run the main job on the built-in simulated world
 
 app: $(STAMP)  ## the re-ranking explorer alone, as a Voila page on localhost (code hidden, nothing loaded from the internet)
 	JUPYTER_PATH=$(CURDIR)/app $(BIN)/voila --template=prm-edu --strip_sources=True --Voila.ip=127.0.0.1 notebooks/07_explorer.ipynb
+
+ASSIGNMENTS := attention ranking_metrics
+
+assignments: $(STAMP)  ## the students' versions of the exercises, into assignments/release/ (nbgrader)
+	cd assignments && for a in $(ASSIGNMENTS); do PATH=$(abspath $(BIN)):$$PATH nbgrader generate_assignment $$a --force; done
 
 # MovieLens-100K may not be redistributed: it is read from RecBole's wheel (pip download, never installed)
 MOVIELENS ?= data/recbole-1.2.1-py3-none-any.whl

@@ -1,0 +1,99 @@
+"""Checks for the course assignments: compare a student's function with the library's on
+random inputs and say, in words a student understands, what differs.
+
+Used by the test cells of `assignments/`; they run in plain JupyterLab too (no nbgrader).
+Every check raises `AssertionError` with a message; it never lets a student's exception
+or a wrong shape escape as anything else.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from prm_edu import metrics
+from prm_edu.prm.attention import scaled_dot_product_attention
+
+
+def _call(student, *args):
+    try:
+        return student(*args)
+    except NotImplementedError:
+        raise AssertionError("this function is not written yet (it raises NotImplementedError)") from None
+    except Exception as err:  # a student's bug: report it as a failed check, with its type and message
+        raise AssertionError(f"your function raised {type(err).__name__}: {err}") from None
+
+
+def _as_tensor(value, what: str) -> torch.Tensor:
+    try:
+        return torch.as_tensor(value, dtype=torch.float64)
+    except Exception:
+        raise AssertionError(f"{what} should be a tensor, got {type(value).__name__}") from None
+
+
+def _same_shape(got: torch.Tensor, expected: torch.Tensor, what: str) -> None:
+    if tuple(got.shape) != tuple(expected.shape):
+        raise AssertionError(f"{what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
+
+
+def attention_inputs(seed: int, batch: int = 3, heads: int = 2, length: int = 6, d: int = 16, padded: bool = True):
+    """Random q, k, v (B, h, L, d) and a padding mask (B, L) whose first list is full, the others padded."""
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(batch, heads, length, d, generator=g) for _ in range(3))
+    mask = torch.zeros(batch, length, dtype=torch.bool)
+    if padded:
+        for b in range(1, batch):
+            mask[b, length - b :] = True
+    return q, k, v, mask
+
+
+def check_attention(student, seed: int = 0, masked: bool = True, exact: bool = True) -> None:
+    """`student(q, k, v, padding_mask)` must return (outputs, weights) equal to the library's;
+    `exact=False` checks only the shapes and that each row of weights sums to 1."""
+    q, k, v, mask = attention_inputs(seed, padded=masked)
+    expected_out, expected_w = scaled_dot_product_attention(q, k, v, mask if masked else None)
+    result = _call(student, q, k, v, mask if masked else None)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise AssertionError("return two things: the outputs and the attention weights, as (outputs, weights)")
+    out, weights = _as_tensor(result[0], "outputs"), _as_tensor(result[1], "weights")
+    _same_shape(weights, expected_w, "the weights")
+    _same_shape(out, expected_out, "the outputs")
+    if torch.isnan(weights).any() or torch.isnan(out).any():
+        raise AssertionError("your result contains NaN")
+    if not torch.allclose(weights.sum(-1), torch.ones(weights.shape[:-1], dtype=weights.dtype), atol=1e-5):
+        raise AssertionError("each row of the weights should sum to 1: apply the softmax over the last axis (the keys)")
+    if not exact:
+        return
+    if masked and (weights.masked_select(mask[:, None, None, :].expand_as(weights)).abs() > 1e-6).any():
+        raise AssertionError("padded keys get a weight above 0: set their scores to -inf before the softmax (the padding mask)")
+    if not torch.allclose(weights, expected_w.double(), atol=1e-5):
+        unscaled = scaled_dot_product_attention(q * math.sqrt(q.shape[-1]), k, v, mask if masked else None)[1]  # no 1/sqrt(d)
+        if torch.allclose(weights, unscaled.double(), atol=1e-5):
+            raise AssertionError("the weights are the softmax of QK^T without the scale: "
+                                 f"divide the scores by sqrt(d) = {math.sqrt(q.shape[-1]):.1f}")
+        raise AssertionError("the weights differ from softmax(QK^T / sqrt(d)): check the product, the scale and the axis")
+    if not torch.allclose(out, expected_out.double(), atol=1e-5):
+        raise AssertionError("the weights are right but the outputs are not: the outputs are weights @ V")
+
+
+def check_metric(student, name: str, k: int, seed: int = 0) -> None:
+    """`student(scores, labels, k, padding_mask)` (B,) per list must equal `prm_edu.metrics`' `name`."""
+    reference = {"precision": metrics.precision_at_k, "average_precision": metrics.average_precision_at_k,
+                 "ndcg": metrics.ndcg_at_k}[name]
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.randn(8, 10, generator=g)
+    labels = (torch.rand(8, 10, generator=g) < 0.3).float()
+    labels[0, 0] = 1.0  # at least one relevant item
+    mask = torch.zeros(8, 10, dtype=torch.bool)
+    mask[4:, 7:] = True
+    labels = labels.masked_fill(mask, 0.0)
+    expected = reference(scores, labels, k, mask, reduction="none")
+    got = _as_tensor(_call(student, scores, labels, k, mask), f"{name}@{k}")
+    _same_shape(got, expected, f"{name}@{k}")
+    if not torch.allclose(got, expected.double(), atol=1e-6):
+        unmasked = reference(scores, labels, k, None, reduction="none")  # as if every slot were real
+        if torch.allclose(got, unmasked.double(), atol=1e-6) and not torch.allclose(unmasked, expected):
+            raise AssertionError(f"{name}@{k} is right on full lists but wrong on padded ones: padded slots must go last and never count")
+        raise AssertionError(f"{name}@{k} differs from the definition on {int((~torch.isclose(got, expected.double())).sum())} "
+                             f"of {len(got)} lists: e.g. list 0, yours {got[0]:.4f}, expected {expected[0]:.4f}")

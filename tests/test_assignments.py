@@ -1,0 +1,92 @@
+"""The course assignments, from both sides: the instructor's solutions pass every test, the
+released blank versions fail every graded test, and autograding two sample submissions
+gives full marks and the expected partial marks; a submission that hangs or raises costs
+only its own tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("attention", "ranking_metrics")
+nbgrader_api = pytest.importorskip("nbgrader.api", reason="nbgrader is not installed (pip install -e .[dev])")
+
+BROKEN_ATTENTION = '''def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    scores = q @ k.transpose(-2, -1)  # forgets 1/sqrt(d) and the padding mask
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights'''
+HANGING_ATTENTION = '''def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    while True:
+        pass'''
+
+
+def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # nbgrader calls alembic
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _with_solution_cell(notebook: Path, grade_id: str, source: str, target: Path) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.source = source
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+
+
+def _solution(grade_id: str, assignment: str) -> str:
+    nb = nbformat.read(ROOT / "assignments" / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of assignments/ with every assignment released (nothing is written into the repository)."""
+    course = Path(shutil.copytree(ROOT / "assignments", tmp_path_factory.mktemp("course") / "assignments",
+                                  ignore=shutil.ignore_patterns("release", "submitted", "autograded", "feedback", "gradebook.db")))
+    for name in ASSIGNMENTS:
+        done = _nbgrader(course, "generate_assignment", name, "--force")
+        assert done.returncode == 0, done.stderr[-2000:]
+    return course
+
+
+def test_every_source_notebook_passes_its_tests(course):
+    sources = [str(course / "source" / n / f"{n}.ipynb") for n in ASSIGNMENTS]
+    done = _nbgrader(course, "validate", *sources)
+    assert done.returncode == 0 and done.stdout.count("Success! Your notebook passes all the tests.") == len(ASSIGNMENTS), done.stdout
+
+
+def test_every_graded_test_fails_on_the_blank_release(course):
+    released = [str(course / "release" / n / f"{n}.ipynb") for n in ASSIGNMENTS]
+    done = _nbgrader(course, "validate", "--invert", *released)
+    assert done.stdout.count("Success! The notebook does not pass any tests.") == len(ASSIGNMENTS), done.stdout
+    for path in released:  # the students' version has no solution and no hidden test
+        text = Path(path).read_text()
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "raise NotImplementedError()" in text
+
+
+def test_autograding_two_sample_submissions_and_two_bad_ones(course):
+    release = course / "release" / "attention" / "attention.ipynb"
+    submissions = {"correct": _solution("attention", "attention"), "broken": f"import torch\n\n{BROKEN_ATTENTION}",
+                   "hangs": HANGING_ATTENTION, "raises": "raise RuntimeError('not today')"}
+    for student, source in submissions.items():
+        _with_solution_cell(release, "attention", source, course / "submitted" / student / "attention" / "attention.ipynb")
+    done = _nbgrader(course, "autograde", "attention", "--force", "--ExecutePreprocessor.timeout=10")
+    assert done.returncode == 0, done.stderr[-3000:]
+    with nbgrader_api.Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {s: gradebook.find_submission("attention", s).score for s in submissions}
+        max_score = gradebook.find_assignment("attention").max_score
+    assert max_score == 10
+    assert scores["correct"] == 10
+    assert scores["broken"] == 2  # shapes and row sums only: no scale, no mask
+    assert scores["hangs"] == 0 and scores["raises"] == 0
+    graded = nbformat.read(course / "autograded" / "broken" / "attention" / "attention.ipynb", as_version=4)
+    messages = " ".join(o.get("evalue", "") for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error")
+    assert "padding mask" in messages and "sqrt(64) = 8" in messages  # feedback in words a student understands
