@@ -97,3 +97,42 @@ def check_metric(student, name: str, k: int, seed: int = 0) -> None:
             raise AssertionError(f"{name}@{k} is right on full lists but wrong on padded ones: padded slots must go last and never count")
         raise AssertionError(f"{name}@{k} differs from the definition on {int((~torch.isclose(got, expected.double())).sum())} "
                              f"of {len(got)} lists: e.g. list 0, yours {got[0]:.4f}, expected {expected[0]:.4f}")
+
+
+def check_fm_interaction(student, seed: int = 0) -> None:
+    """`student(embeddings (N, F, k))` must return FM's interaction vector (N, k): the sum over
+    pairs i < j of v_i * v_j, element-wise (its sum over k is FM's pairwise term)."""
+    from prm_edu.ctr.fm import fm_interaction
+
+    g = torch.Generator().manual_seed(seed)
+    embeddings = torch.randn(5, 4, 3, generator=g)
+    expected = fm_interaction(embeddings)
+    got = _as_tensor(_call(student, embeddings), "the interaction vector")
+    if got.shape == (5,) and torch.allclose(got, expected.sum(-1).double(), atol=1e-5):
+        raise AssertionError("you summed over k: return the vector (N, k) before that sum (it is the pv FM hands to PRM)")
+    _same_shape(got, expected, "the interaction vector")
+    if torch.allclose(got, 2 * expected.double(), atol=1e-5):
+        raise AssertionError("twice the expected value: each pair counts once, so halve (square of sum - sum of squares)")
+    pairs_with_self = (embeddings.sum(1) ** 2).double()
+    if torch.allclose(got, pairs_with_self, atol=1e-5) or torch.allclose(got, 0.5 * pairs_with_self, atol=1e-5):
+        raise AssertionError("the square of the sum also counts each field with itself: subtract the sum of squares")
+    if not torch.allclose(got, expected.double(), atol=1e-5):
+        raise AssertionError("the values differ from the sum over pairs i < j of v_i * v_j")
+
+
+def check_input_layer(student, seed: int = 0) -> None:
+    """`student(x, pv, pe, w, b)` must return E = ([X ; PV] + PE[:L]) W^T + b, shape (B, L, d)."""
+    g = torch.Generator().manual_seed(seed)
+    b_, length, d_x, d_pv, d, max_len = 2, 5, 3, 4, 6, 8
+    x, pv = torch.randn(b_, length, d_x, generator=g), torch.randn(b_, length, d_pv, generator=g)
+    pe = torch.randn(max_len, d_x + d_pv, generator=g)
+    w, b = torch.randn(d, d_x + d_pv, generator=g), torch.randn(d, generator=g)
+    expected = (torch.cat([x, pv], dim=-1) + pe[:length]) @ w.T + b
+    got = _as_tensor(_call(student, x, pv, pe, w, b), "E")
+    _same_shape(got, expected, "E")
+    if torch.allclose(got, (torch.cat([x, pv], dim=-1) @ w.T + b).double(), atol=1e-5):
+        raise AssertionError("E does not change with PE: add the position embedding (its first L rows) before the projection")
+    if torch.allclose(got, (torch.cat([x, pv], dim=-1) + pe[:length]).double() @ w.T.double(), atol=1e-5):
+        raise AssertionError("the bias b^E is missing")
+    if not torch.allclose(got, expected.double(), atol=1e-5):
+        raise AssertionError("E differs from ([X ; PV] + PE) W^E + b^E: check the order [X ; PV] and the transpose of W")
