@@ -5,5 +5,5 @@ import os
 c = get_config()  # noqa: F821 (provided by nbgrader)
 c.CourseDirectory.course_id = "prm-edu"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
-c.ExecutePreprocessor.timeout = 60  # seconds per cell: a submission that hangs gets zero for that test, not a stuck grader
+c.ExecutePreprocessor.timeout = 120  # seconds per cell: a submission that hangs gets zero for that test, not a stuck grader
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

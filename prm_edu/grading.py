@@ -136,3 +136,35 @@ def check_input_layer(student, seed: int = 0) -> None:
         raise AssertionError("the bias b^E is missing")
     if not torch.allclose(got, expected.double(), atol=1e-5):
         raise AssertionError("E differs from ([X ; PV] + PE) W^E + b^E: check the order [X ; PV] and the transpose of W")
+
+
+def check_listwise_loss(student, seed: int = 0) -> None:
+    """`student(logits, labels, padding_mask)` must equal the paper's list-wise loss
+    (`prm_edu.losses.listwise_softmax_nll`), a scalar that gradients flow through."""
+    from prm_edu.losses import listwise_softmax_nll
+
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(6, 8, generator=g, requires_grad=True)
+    labels = (torch.rand(6, 8, generator=g) < 0.25).float()
+    labels[0] = 0.0  # a list without clicks
+    labels[1, 0] = 1.0
+    mask = torch.zeros(6, 8, dtype=torch.bool)
+    mask[3:, 6:] = True
+    labels = labels.masked_fill(mask, 0.0)
+    expected = listwise_softmax_nll(logits, labels, mask)
+    got = _call(student, logits, labels, mask)
+    if not isinstance(got, torch.Tensor) or got.ndim != 0:
+        raise AssertionError("return one number, a 0-d tensor (the mean over lists), so that .backward() works")
+    if not got.requires_grad:
+        raise AssertionError("the loss does not depend on the logits through torch operations: gradients cannot flow")
+    if torch.isclose(got, -expected, atol=1e-5):
+        raise AssertionError("the sign is flipped: the loss is the NEGATIVE log-likelihood")
+    kept_all = -(labels * torch.log_softmax(logits.masked_fill(mask, float("-inf")), -1).masked_fill(mask, 0.0)).sum(1).mean()
+    if torch.isclose(got, kept_all, atol=1e-5):
+        raise AssertionError("lists without any click should be left out of the mean (they say nothing about which item is better)")
+    unmasked = -(labels * torch.log_softmax(logits, -1)).sum(1)[labels.sum(1) > 0].mean()
+    if torch.isclose(got, unmasked, atol=1e-5):
+        raise AssertionError("padded slots take part in the softmax: set their logits to -inf first")
+    if not torch.isclose(got, expected, atol=1e-5):
+        raise AssertionError(f"the loss is {got.item():.4f}, expected {expected.item():.4f}: "
+                             "- mean over clicked lists of sum_i y_i log softmax(logits)_i")

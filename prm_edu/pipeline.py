@@ -132,7 +132,10 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
                     result.spec, standardize)
 
 
-def list_loss(name: str):
+def list_loss(name):
+    """A list-wise loss by its name in `losses.LIST_LOSSES`, or the function itself (e.g. a student's)."""
+    if callable(name):
+        return name
     if name not in losses.LIST_LOSSES:
         raise ValueError(f"loss must be one of {sorted(losses.LIST_LOSSES)}, got {name!r}")
     return losses.LIST_LOSSES[name]

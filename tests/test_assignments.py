@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ("attention", "ranking_metrics", "fm_interaction", "input_layer")
+ASSIGNMENTS = ("attention", "ranking_metrics", "fm_interaction", "input_layer", "listwise_loss")
 nbgrader_api = pytest.importorskip("nbgrader.api", reason="nbgrader is not installed (pip install -e .[dev])")
 
 BROKEN_ATTENTION = '''def scaled_dot_product_attention(q, k, v, padding_mask=None):

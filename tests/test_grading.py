@@ -5,6 +5,7 @@ import torch
 
 from prm_edu import grading
 from prm_edu.ctr.fm import fm_interaction
+from prm_edu.losses import listwise_softmax_nll
 from prm_edu.prm.attention import scaled_dot_product_attention
 
 
@@ -17,6 +18,7 @@ def test_the_library_passes_every_check():
                              name, 5)
     grading.check_fm_interaction(fm_interaction)
     grading.check_input_layer(lambda x, pv, pe, w, b: (torch.cat([x, pv], -1) + pe[: x.shape[1]]) @ w.T + b)
+    grading.check_listwise_loss(listwise_softmax_nll)
 
 
 def unscaled(q, k, v, mask=None):
@@ -51,3 +53,8 @@ def test_other_mistakes_are_named():
         grading.check_input_layer(lambda *a: (_ for _ in ()).throw(NotImplementedError()))
     with pytest.raises(AssertionError, match="padded ones"):
         grading.check_metric(lambda s, y, k, m: grading.metrics.precision_at_k(s, y, k, None, reduction="none"), "precision", 5)
+    with pytest.raises(AssertionError, match="sign is flipped"):
+        grading.check_listwise_loss(lambda z, y, m: -listwise_softmax_nll(z, y, m))
+    with pytest.raises(AssertionError, match="left out of the mean"):
+        grading.check_listwise_loss(lambda z, y, m: -(y * torch.log_softmax(z.masked_fill(m, float("-inf")), -1)
+                                                      .masked_fill(m, 0.0)).sum(1).mean())
