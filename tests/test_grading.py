@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from prm_edu import grading
+from prm_edu import grading, metrics
 from prm_edu.ctr.fm import fm_interaction
 from prm_edu.losses import listwise_softmax_nll
 from prm_edu.prm.attention import scaled_dot_product_attention
@@ -12,10 +12,9 @@ from prm_edu.prm.attention import scaled_dot_product_attention
 def test_the_library_passes_every_check():
     grading.check_attention(scaled_dot_product_attention, masked=True)
     grading.check_attention(scaled_dot_product_attention, masked=False)
-    for name in ("precision", "average_precision", "ndcg"):
-        grading.check_metric(lambda s, y, k, m, name=name: getattr(grading.metrics, {"precision": "precision_at_k",
-                             "average_precision": "average_precision_at_k", "ndcg": "ndcg_at_k"}[name])(s, y, k, m, reduction="none"),
-                             name, 5)
+    library = {"precision": metrics.precision_at_k, "average_precision": metrics.average_precision_at_k, "ndcg": metrics.ndcg_at_k}
+    for name, metric in library.items():
+        grading.check_metric(lambda s, y, k, m, metric=metric: metric(s, y, k, m, reduction="none"), name, 5)
     grading.check_fm_interaction(fm_interaction)
     grading.check_input_layer(lambda x, pv, pe, w, b: (torch.cat([x, pv], -1) + pe[: x.shape[1]]) @ w.T + b)
     grading.check_listwise_loss(listwise_softmax_nll)
@@ -52,7 +51,7 @@ def test_other_mistakes_are_named():
     with pytest.raises(AssertionError, match="not written yet"):
         grading.check_input_layer(lambda *a: (_ for _ in ()).throw(NotImplementedError()))
     with pytest.raises(AssertionError, match="padded ones"):
-        grading.check_metric(lambda s, y, k, m: grading.metrics.precision_at_k(s, y, k, None, reduction="none"), "precision", 5)
+        grading.check_metric(lambda s, y, k, m: metrics.precision_at_k(s, y, k, None, reduction="none"), "precision", 5)
     with pytest.raises(AssertionError, match="sign is flipped"):
         grading.check_listwise_loss(lambda z, y, m: -listwise_softmax_nll(z, y, m))
     with pytest.raises(AssertionError, match="left out of the mean"):
