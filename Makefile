@@ -24,7 +24,7 @@ demo: $(STAMP)  ## run the main job on the built-in simulated world
 app: $(STAMP)  ## the re-ranking explorer alone, as a Voila page on localhost (code hidden, nothing loaded from the internet)
 	JUPYTER_PATH=$(CURDIR)/app $(BIN)/voila --template=prm-edu --strip_sources=True --Voila.ip=127.0.0.1 notebooks/07_explorer.ipynb
 
-ASSIGNMENTS := attention ranking_metrics fm_interaction input_layer listwise_loss
+ASSIGNMENTS := $(notdir $(wildcard assignments/source/*))  # one folder per exercise
 
 assignments: $(STAMP)  ## the students' versions of the exercises, into assignments/release/ (nbgrader)
 	cd assignments && for a in $(ASSIGNMENTS); do PATH=$(abspath $(BIN)):$$PATH nbgrader generate_assignment $$a --force; done
