@@ -107,6 +107,23 @@ def test_without_context_the_oracle_sorts_by_attractiveness():
     np.testing.assert_array_equal(world.oracle_order(log.users, log.items), world.context_blind_order(log.users, log.items))
 
 
+@pytest.mark.parametrize("min_list_len", [None, 5])
+def test_the_greedy_oracle_is_one_score_per_item(min_list_len):
+    """Sorting by a - lambda * (rank of the item within its category, by a) is the greedy oracle."""
+    world = World(SMALL.replace(min_list_len=min_list_len))
+    log = world.sample_requests(500)
+    users, items = log.users, log.items
+    a = world.attractiveness(users, items)
+    score = a - world.config.context_penalty * world.rank_in_category(items, a)
+    by_score = np.argsort(-np.where(items == PAD, -np.inf, score), axis=1, kind="stable")
+    greedy = world.oracle_order(users, items)
+    np.testing.assert_allclose(world.expected_clicks(users, reorder(items, by_score)),
+                               world.expected_clicks(users, reorder(items, greedy)), atol=1e-9)
+    assert (world.rank_in_category(items, a)[items == PAD] == 0).all()
+    with pytest.raises(ValueError, match="rank_in_category"):
+        world.rank_in_category(items, a[:, :3])
+
+
 def test_closed_form_expected_clicks_match_sampled_clicks(world, log):
     users, items = log.users[:20], log.items[:20]
     rng = np.random.default_rng(0)

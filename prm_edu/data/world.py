@@ -307,6 +307,22 @@ class World:
         above = np.cumsum(onehot, axis=1) - onehot  # (R, L, C) counts strictly above
         return (above * onehot).sum(axis=2)  # (R, L)
 
+    def rank_in_category(self, items: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """For each slot, how many items of its category in the same list have a higher `score`: (R, L) int64.
+
+        With score = a_ui this gives the greedy oracle as one score per item: sorting by
+        a_ui - lambda * rank_in_category(items, a_ui) is the oracle's order (within a category
+        the items go down in the order of a, each lambda lower than the one before, and the
+        greedy oracle merges those runs). A one-pass, list-aware scorer can express it.
+        """
+        if np.shape(score) != np.shape(items):
+            raise ValueError(f"rank_in_category: items {np.shape(items)} and score {np.shape(score)} must have the same shape")
+        real = items != PAD
+        category = np.where(real, self.items.category[np.where(real, items, 0)], -1)  # (R, L), -1 at padding
+        same = (category[:, :, None] == category[:, None, :]) & real[:, None, :]  # (R, L, L) [r, i, j]: j is i's category
+        higher = score[:, None, :] > score[:, :, None]  # (R, L, L) [r, i, j]: j scores above i
+        return np.where(real, (same & higher).sum(axis=2), 0)
+
     def click_probabilities(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """P(click) of every slot when `items` (R, L) are shown in this order: (R, L), 0 where padded."""
         a = self.attractiveness(users, items)  # checks the inputs
