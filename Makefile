@@ -64,7 +64,7 @@ $(BENCH_STAMP): pyproject.toml
 bench-env: $(BENCH_STAMP)  ## the benchmark environment (prm-edu plus allRank and DeepCTR-Torch)
 
 bench: $(BENCH_STAMP)  ## every benchmark, one after another (not part of the tests)
-	cd benchmarks && for b in train_step serving click_models; do ../$(BENCH)/bin/python $$b.py; done
+	cd benchmarks && for b in train_step serving click_models ceilings; do ../$(BENCH)/bin/python $$b.py; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check prm_edu tests benchmarks conftest.py

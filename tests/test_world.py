@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from prm_edu.ceilings import ceiling_rows
 from prm_edu.data.batches import concat, rerank_batch
 from prm_edu.data.world import PAD, World, WorldConfig, in_initial_order, reorder
 
@@ -211,3 +212,20 @@ def test_a_randomized_log_goes_back_to_the_initial_order_with_its_display_positi
     assert len(concat([batch, normal])) == 310
     with pytest.raises(ValueError, match="shown_at"):
         rerank_batch(world.item_features, ranked, shown_at=shown_at[:, :4])
+
+
+def test_ceiling_rows():
+    world = World(SMALL.replace(min_list_len=5))
+    log = world.sample_requests(500)
+    a = world.attractiveness(log.users, log.items)
+    rows = ceiling_rows(world, log.users, log.items, 2.0 * a - 1.0)  # a_hat on another scale, same order
+    assert rows["a - lambda * rank in category by a (the greedy oracle)"] == pytest.approx(1.0)
+    assert rows["a_hat - lambda * rank in category by a_hat"] == pytest.approx(1.0)
+    assert rows["a_hat, context-blind (the pointwise re-ranker)"] == pytest.approx(rows["a, context-blind (the context-blind oracle)"])
+    assert 0 < rows["a, context-blind (the context-blind oracle)"] < rows["a - lambda * n_above(initial)"] < 1
+    noisy = ceiling_rows(world, log.users, log.items, a + np.random.default_rng(0).normal(0, 2.0, a.shape))
+    assert noisy["a_hat, context-blind (the pointwise re-ranker)"] < rows["a_hat, context-blind (the pointwise re-ranker)"]
+    with pytest.raises(ValueError, match="ceiling_rows: a_hat"):
+        ceiling_rows(world, log.users, log.items, a[:, :4])
+    with pytest.raises(ValueError, match="NaN"):
+        ceiling_rows(world, log.users, log.items, np.full(a.shape, np.nan))
