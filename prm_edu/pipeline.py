@@ -38,6 +38,7 @@ from prm_edu.prm import PRM, PRMConfig
 from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
+POSITION_BIAS = ("learned", "pretrained", "ipw", "none")  # see train_reranker
 RERANK_FIT = FitConfig(epochs=6, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
 # smaller batches than the library default: the click model gets near its best AUC in 3 epochs
 DEMO_PRETRAIN_FIT = replace(PRETRAIN_FIT, epochs=3, batch_size=1024, patience=1)
@@ -62,6 +63,13 @@ class DemoConfig:
     position_bias: str = "pretrained"
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.position_bias not in POSITION_BIAS:
+            raise ValueError(f"DemoConfig.position_bias must be one of {POSITION_BIAS}, got {self.position_bias!r}")
+        if self.position_bias in ("pretrained", "ipw") and not self.pretrain_position_aware:
+            raise ValueError(f"DemoConfig.position_bias={self.position_bias!r} reads e_j from a position-aware pre-training: "
+                             "set pretrain_position_aware=True or position_bias='learned'")
 
 
 @dataclass
@@ -159,8 +167,6 @@ def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> t
             out.append(model(part.x, part.pv, part.padding_mask).cpu())
     return torch.cat(out)
 
-
-POSITION_BIAS = ("learned", "pretrained", "ipw", "none")
 
 
 def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss: str,

@@ -43,3 +43,11 @@ def test_train_reranker_rejects_unknown_modes(result):
     history = train_reranker(model, base[:100], base[:50], TINY.fit, "listnet", position_bias="ipw",
                              log_examination=prepared.log_examination)
     assert len(history.epochs) == 1 and torch.isfinite(torch.tensor(history.best["loss"]))
+
+
+def test_demo_config_checks_the_position_bias():
+    with pytest.raises(ValueError, match="DemoConfig.position_bias must be one of"):
+        DemoConfig(position_bias="magic")
+    with pytest.raises(ValueError, match="position-aware pre-training"):
+        DemoConfig(pretrain_position_aware=False)
+    assert DemoConfig(pretrain_position_aware=False, position_bias="learned").position_bias == "learned"
