@@ -168,7 +168,6 @@ def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> t
     return torch.cat(out)
 
 
-
 def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss: str,
                    position_bias: str = "learned", log_examination: torch.Tensor | None = None) -> History:
     """Fit `model` on logged clicks; early stopping on the validation loss. `position_bias` says how
