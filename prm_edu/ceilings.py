@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from prm_edu.data.world import PAD, World, reorder
+from prm_edu.data.world import PAD, World
+from prm_edu.metrics import expected_clicks, rank_order, share_of_oracle_gain
 
 
 def ceiling_rows(world: World, users: np.ndarray, items: np.ndarray, a_hat: np.ndarray) -> dict[str, float]:
@@ -42,12 +43,12 @@ def ceiling_rows(world: World, users: np.ndarray, items: np.ndarray, a_hat: np.n
     slope = np.polyfit(a_hat[real], a[real], 1)[0]  # a ≈ slope * a_hat + c
     a_hat = slope * a_hat
     n_above = world.same_category_above(items)  # (R, L), in the initial order
-    initial = world.expected_clicks(users, items).mean()
-    oracle = world.expected_clicks(users, reorder(items, world.oracle_order(users, items))).mean()
+    initial = expected_clicks(world, users, items)  # (R,)
+    oracle = expected_clicks(world, users, items, world.oracle_order(users, items))
 
     def share(score: np.ndarray) -> float:
-        order = np.argsort(-np.where(real, score, -np.inf), axis=1, kind="stable")
-        return float((world.expected_clicks(users, reorder(items, order)).mean() - initial) / (oracle - initial))
+        order = rank_order(score, ~real)  # best first, padding last
+        return share_of_oracle_gain(expected_clicks(world, users, items, order), initial, oracle)
 
     return {
         "a, context-blind (the context-blind oracle)": share(a),
