@@ -1,6 +1,6 @@
 """The `prm-edu` command.
 
-    prm-edu demo [--fast] [--seeds N] [--ablations] [--out DIR]
+    prm-edu demo [--fast] [--seeds N] [--ablations] [--world personalized|item-only] [--out DIR]
     prm-edu movielens [--source PATH] [--seeds N] [--fast]
 
 `demo` runs the main job on the built-in simulated world (see `prm_edu.pipeline`):
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from prm_edu.data.world import RANKERS, WorldConfig
 from prm_edu.pipeline import ABLATION_ROWS, MAIN_ROWS, RERANK_FIT, DemoConfig, run
 from prm_edu.runtime import fast_mode
 
@@ -47,8 +48,9 @@ def format_table(rows: dict[str, dict[str, float]], spreads: dict[str, dict[str,
     return "\n".join(lines)
 
 
-def demo_config(fast: bool, seed: int) -> DemoConfig:
-    config = DemoConfig(seed=seed)
+def demo_config(fast: bool, seed: int, ranker: str = "personalized") -> DemoConfig:
+    """The demo's settings: `fast` a small version; `ranker` the world's initial ranker (see WorldConfig.ranker)."""
+    config = DemoConfig(seed=seed, world=WorldConfig(ranker=ranker))
     if fast:  # a small world and short training: the same steps, in seconds
         config = replace(config, world=replace(config.world, n_users=600, n_items=300, n_requests=4000),
                          pretrain_requests=4000, fit=replace(RERANK_FIT, epochs=4, warmup_steps=50), prm={"d_model": 32, "d_ff": 64})
@@ -67,16 +69,17 @@ def _figures(result: dict, out: Path) -> list[Path]:
     return paths
 
 
-def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress: bool = True) -> str:
+def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress: bool = True, ranker: str = "personalized") -> str:
     rows = {**MAIN_ROWS, **(ABLATION_ROWS if ablations else {})}
     start = time.perf_counter()
-    results = [run(demo_config(fast, seed), progress=progress, rows=rows) for seed in range(seeds)]
+    results = [run(demo_config(fast, seed, ranker), progress=progress, rows=rows) for seed in range(seeds)]
     elapsed = time.perf_counter() - start
     mean, spread = mean_and_spread([r["rows"] for r in results])
     spread = spread if seeds > 1 else None
-    config = demo_config(fast, 0)
+    config = demo_config(fast, 0, ranker)
     lines = [
-        f"prm-edu demo{' (fast)' if fast else ''}: simulated world of {config.world.n_users} users and {config.world.n_items} items; "
+        f"prm-edu demo{' (fast)' if fast else ''}: simulated world of {config.world.n_users} users and {config.world.n_items} items, "
+        f"{ranker} initial ranker; "
         f"{config.world.n_requests} logged requests of {config.world.list_len} items (test: {len(results[0]['prepared'].test)}); "
         f"{seeds} seed(s){', mean±std' if seeds > 1 else ''}",
         f"PV click model: {config.click_model.model}, validation AUC {results[0]['pretrain_valid']['auc']:.4f}",
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--fast", action="store_true", help="a small version (also PRM_EDU_FAST=1)")
     demo.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..N-1 and report mean±std (default 1)")
     demo.add_argument("--ablations", action="store_true", help="add the paper's ablation rows")
+    demo.add_argument("--world", choices=RANKERS, default="personalized",
+                      help="the world's initial ranker: personalized (default, the paper's setting) or item-only")
     demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="folder for the figures (default outputs/demo)")
     demo.add_argument("--no-figures", action="store_true", help="draw no figures")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.seeds < 1:
                 raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
             out = None if args.no_figures else args.out
-            print(run_demo(args.fast or fast_mode(), args.seeds, args.ablations, out, progress=not args.quiet))
+            print(run_demo(args.fast or fast_mode(), args.seeds, args.ablations, out, progress=not args.quiet, ranker=args.world))
         elif args.command == "movielens":
             if args.seeds < 1:
                 raise ValueError(f"--seeds must be >= 1, got {args.seeds}")

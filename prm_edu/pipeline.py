@@ -7,9 +7,8 @@
    differs from the initial rank, so the position-bias term (display position) and PRM's
    position embedding (initial rank) are told apart.
 2. Pre-train the PV click model (DeepFM by default) and compute PV for every list.
-3. Train the re-rankers on the logged clicks with the list-wise loss and a position-bias
-   term beside each model, fixed to the log e_j the click model measured in
-   pre-training (see `prm_edu.position_bias`); model selection (early stopping) uses
+3. Train the re-rankers on the logged clicks with the list-wise loss and a learned
+   position-bias term beside each model (see `prm_edu.position_bias`); model selection (early stopping) uses
    the validation loss on logged clicks only, never the true click model.
 4. On the test requests: the paper's metrics on the logged clicks, and, because this
    world knows its click model, the expected clicks of every new order and its share of
@@ -58,9 +57,9 @@ class DemoConfig:
     prm: dict = field(default_factory=lambda: {"head_dim": 32, "fast_attention": True})
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
-    # one of POSITION_BIAS: how training handles the logs' position bias. "pretrained": log e_j measured by the
-    # click model's pre-training, fixed, so that PRM's position embedding cannot share it (see prm_edu.position_bias)
-    position_bias: str = "pretrained"
+    # one of POSITION_BIAS: how training handles the logs' position bias. "learned": a logit per displayed position
+    # beside the model, told apart from the initial rank by the randomized bucket (see prm_edu.position_bias)
+    position_bias: str = "learned"
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
 
@@ -241,6 +240,7 @@ MAIN_ROWS = {
     "PRM-BASE": Reranker("prm", False),
     "PRM-Personalized": Reranker("prm", True),
     "PRM-Personalized, no PE": Reranker("prm", True, {"position": "none"}),
+    "PRM-Personalized, no attention": Reranker("prm", True, {"list_attention": False}),
 }
 ABLATION_ROWS = {
     "PRM-P: sinusoidal PE": Reranker("prm", True, {"position": "sinusoidal"}),

@@ -122,6 +122,22 @@ def test_ablation_switches_remove_their_part():
     assert not torch.allclose(block(e, padding_mask)[0], block.norm2(block.ffn(a)))
 
 
+def test_the_attention_free_control_sees_no_other_item():
+    """list_attention=False: an item's logit does not change when another item of its list changes;
+    with attention it does. Its weights are the identity on real slots."""
+    x, pv, padding_mask = inputs()
+    changed = x.clone()
+    changed[:, 0] += 3.0  # change the first item of every list
+    for list_attention in (False, True):
+        net = model(list_attention=list_attention)
+        before, after = net(x, pv, padding_mask), net(changed, pv, padding_mask)
+        assert not torch.allclose(before[:, 0], after[:, 0])
+        assert torch.allclose(before[:, 1:], after[:, 1:]) is not list_attention
+    _, weights = model(list_attention=False)(x, pv, padding_mask, return_attention=True)
+    eye = torch.eye(L).expand(B, 2, L, L).masked_fill(padding_mask[:, None, None, :], 0.0)
+    assert all(torch.equal(w, eye) for w in weights)
+
+
 def test_input_layer_follows_the_seed():
     x, pv, _ = inputs()
     layer = InputLayer(D_X, D_PV, 16, max_len=10)

@@ -160,6 +160,39 @@ def test_default_world_effect_sizes():
     assert effects["oracle_gain_over_blind_gain"] >= 1.15
 
 
+def test_the_personalized_ranker_makes_better_lists_than_the_item_only_one():
+    """Same seed, same users and candidate pools: only the ranker, which picks and orders the top n, differs."""
+    personalized = World(SMALL)
+    item_only = World(SMALL.replace(ranker="item-only"))
+    mine, theirs = personalized.sample_requests(1000), item_only.sample_requests(1000)
+    assert np.array_equal(mine.users, theirs.users)
+    assert personalized.expected_clicks(mine.users, mine.items).mean() > item_only.expected_clicks(theirs.users, theirs.items).mean() + 0.1
+
+
+@pytest.mark.parametrize("ranker", ["personalized", "item-only"])
+def test_the_initial_ranker_is_list_blind(ranker):
+    """An item's score does not change when another candidate of its request changes."""
+    world = World(SMALL.replace(ranker=ranker))
+    rng = np.random.default_rng(3)
+    users, items = rng.integers(SMALL.n_users, size=50), rng.integers(SMALL.n_items, size=(50, 12))
+    before = world.initial_ranker_scores(users, items, np.random.default_rng(7))
+    changed = items.copy()
+    changed[:, 4] = (changed[:, 4] + 1) % SMALL.n_items
+    after = world.initial_ranker_scores(users, changed, np.random.default_rng(7))
+    others = np.arange(12) != 4
+    np.testing.assert_array_equal(before[:, others], after[:, others])
+    assert not np.array_equal(before[:, 4], after[:, 4])
+
+
+def test_only_the_personalized_ranker_reads_the_user():
+    rng = np.random.default_rng(4)
+    items = rng.integers(SMALL.n_items, size=(1, 12))
+    for ranker, personal in (("personalized", True), ("item-only", False)):
+        world = World(SMALL.replace(ranker=ranker))
+        one, other = (world.initial_ranker_scores(np.array([u]), items, np.random.default_rng(7)) for u in (0, 1))
+        assert (not np.allclose(one, other)) is personal
+
+
 @pytest.mark.parametrize(
     "changes, field",
     [
@@ -173,6 +206,8 @@ def test_default_world_effect_sizes():
         ({"context_penalty": -1.0}, "context_penalty"),
         ({"quality_noise": float("nan")}, "quality_noise"),
         ({"seed": -3}, "seed"),
+        ({"ranker": "popularity"}, "ranker"),
+        ({"ranker_own_taste": 1.5}, "ranker_own_taste"),
     ],
 )
 def test_bad_config_names_the_field(changes, field):

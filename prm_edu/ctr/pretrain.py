@@ -101,7 +101,8 @@ def position_aware_bce(log_p: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
 
 @torch.no_grad()
 def predict(model: nn.Module, inputs: CTRInputs, batch_size: int = 8192, what: str = "logit") -> torch.Tensor:
-    """The model's logits (N,) or pv (N, d_pv) for many impressions, in batches, without gradients."""
+    """The model's logits (N,) or pv (N, d_pv) for many impressions, in batches, without gradients.
+    The model runs on its own device; the result is on the CPU (it feeds numpy-facing code)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -122,8 +123,8 @@ def evaluate_click_model(model: nn.Module, impressions: Impressions) -> dict[str
         log_p = torch.cat([model.log_click_probability(part.inputs, part.positions)
                            for part in (impressions[i : i + 8192] for i in range(0, len(impressions), 8192))])
         return {"logloss": position_aware_bce(log_p, impressions.labels).item(), "auc": metrics.auc(log_p, impressions.labels)}
-    logits = predict(model, impressions.inputs)
-    return {"logloss": binary_cross_entropy(logits, impressions.labels).item(), "auc": metrics.auc(logits, impressions.labels)}
+    logits, labels = predict(model, impressions.inputs), impressions.labels.cpu()  # both on the CPU
+    return {"logloss": binary_cross_entropy(logits, labels).item(), "auc": metrics.auc(logits, labels)}
 
 
 @dataclass

@@ -9,9 +9,14 @@ The pieces, and who may look at them:
 - `world.items` (observable): category, standardized log-price, a noisy quality signal.
 - `world.users` (observable): a profile (region, age, gender, income bucket) and a
   behaviour history H_u (items clicked before), padded with -1.
-- `world.truth` (hidden; only the click model and the oracles read it): true item
-  quality, the initial ranker's private quality estimate, each user's segment,
-  category tastes and price sensitivity.
+- `world.truth` (hidden; only the click model, the initial ranker and the oracles read
+  it): true item quality, each user's segment, category tastes and price sensitivity,
+  and the initial ranker's private estimates of item quality and of each user's taste.
+
+The initial ranker (`WorldConfig.ranker`) scores each candidate on its own, blind to the
+list. By default it is personalized, as the production rankers of the paper's setting
+are: it knows the average taste of the user's observed region and part of the user's
+own. "item-only" ranks by item quality alone, the same list order for every user.
 
 The true click model. An item i shown to user u at position j (0-based) of a list is
 clicked with probability
@@ -43,6 +48,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 PAD = -1  # item id of a padded slot
+RANKERS = ("personalized", "item-only")  # the initial rankers a world can have
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class WorldConfig:
     min_list_len: int | None = None  # None: every list is list_len long; else lengths ~ U[min, max]
     history_len: int = 20  # most items in H_u; each user has between a quarter of it and all
     quality_noise: float = 1.0  # std of the noise on the observable quality signal
+    ranker: str = "personalized"  # the initial ranker, one of RANKERS (see `World.initial_ranker_scores`)
+    ranker_own_taste: float = 0.5  # personalized ranker: share of each user's own deviation from the region's taste it knows
     ranker_noise: float = 0.5  # std of the noise on the initial ranker's private quality estimate
     request_noise: float = 0.3  # std of the per-request noise on the initial ranker's scores
     segment_reveal: float = 0.6  # probability that a user's observed region equals their segment
@@ -88,6 +96,10 @@ class WorldConfig:
             raise ValueError(f"WorldConfig.min_list_len must be None or in [1, list_len={self.list_len}], got {self.min_list_len}")
         if self.history_len > self.n_items:
             raise ValueError(f"WorldConfig.history_len must be in [1, n_items={self.n_items}], got {self.history_len}")
+        if self.ranker not in RANKERS:
+            raise ValueError(f"WorldConfig.ranker must be one of {RANKERS}, got {self.ranker!r}")
+        if not 0.0 <= self.ranker_own_taste <= 1.0:
+            raise ValueError(f"WorldConfig.ranker_own_taste must be a share in [0, 1], got {self.ranker_own_taste!r}")
         if not 0.0 <= self.segment_reveal <= 1.0:
             raise ValueError(f"WorldConfig.segment_reveal must be a probability in [0, 1], got {self.segment_reveal}")
         for name in ["quality_noise", "ranker_noise", "request_noise", "taste_scale", "price_scale", "position_eta", "context_penalty"]:
@@ -139,6 +151,8 @@ class Truth:
     segment: np.ndarray  # (U,) hidden user segment
     taste: np.ndarray  # (U, C) category tastes
     price_sensitivity: np.ndarray  # (U,)
+    ranker_taste: np.ndarray  # (U, C) the personalized initial ranker's estimate of each user's tastes
+    ranker_price_sensitivity: np.ndarray  # (U,) and of their price sensitivity
 
 
 @dataclass(frozen=True)
@@ -203,6 +217,14 @@ def in_initial_order(log: RequestLog) -> tuple[RequestLog, np.ndarray]:
     return RequestLog(log.users, take(log.items), take(log.initial_scores), take(log.clicks)), shown_at
 
 
+def _shrink_to_group(values: np.ndarray, group: np.ndarray, own_share: float) -> np.ndarray:
+    """Each row of `values` (U, k) pulled towards its group's mean: mean + own_share * (row - mean)."""
+    means = np.zeros((group.max() + 1, values.shape[1]))
+    np.add.at(means, group, values)
+    means /= np.maximum(np.bincount(group, minlength=len(means)), 1)[:, None]
+    return means[group] + own_share * (values - means[group])
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + exp(-z)), without overflow warnings
 
@@ -213,11 +235,12 @@ class World:
     def __init__(self, config: WorldConfig | None = None) -> None:
         self.config = config if config is not None else WorldConfig()
         rng = np.random.default_rng(self.config.seed)
-        self._make_items(rng)
-        self._make_users(rng)
+        quality, ranker_signal = self._make_items(rng)
+        self._make_users(rng, quality, ranker_signal)
 
     # ----- building the world -------------------------------------------------------
-    def _make_items(self, rng: np.random.Generator) -> None:
+    def _make_items(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Sets `self.items`; returns the hidden true quality and the initial ranker's estimate of it, (I,) each."""
         cfg = self.config
         category = rng.integers(cfg.n_categories, size=cfg.n_items)
         category_price = rng.normal(0.0, 0.7, size=cfg.n_categories)  # some categories are dearer
@@ -227,22 +250,24 @@ class World:
         quality_signal = quality + rng.normal(0.0, cfg.quality_noise, size=cfg.n_items)
         ranker_signal = quality + rng.normal(0.0, cfg.ranker_noise, size=cfg.n_items)
         self.items = Items(category=category, price=price, quality_signal=quality_signal)
-        self._quality, self._ranker_signal = quality, ranker_signal
+        return quality, ranker_signal
 
-    def _make_users(self, rng: np.random.Generator) -> None:
+    def _make_users(self, rng: np.random.Generator, quality: np.ndarray, ranker_signal: np.ndarray) -> None:
+        """Sets `self.truth` and `self.users`."""
         cfg = self.config
         segment = rng.integers(cfg.n_segments, size=cfg.n_users)
         segment_taste = rng.normal(0.0, 1.0, size=(cfg.n_segments, cfg.n_categories))
         taste = cfg.taste_scale * (segment_taste[segment] + rng.normal(0.0, 0.5, size=(cfg.n_users, cfg.n_categories)))
         price_sensitivity = rng.normal(0.0, cfg.price_scale, size=cfg.n_users)
-        self.truth = Truth(self._quality, self._ranker_signal, segment, taste, price_sensitivity)
-        del self._quality, self._ranker_signal
-
         revealed = rng.random(cfg.n_users) < cfg.segment_reveal
         region = np.where(revealed, segment, rng.integers(cfg.n_segments, size=cfg.n_users))
+        ranker_taste = _shrink_to_group(taste, region, cfg.ranker_own_taste)
+        ranker_price_sensitivity = _shrink_to_group(price_sensitivity[:, None], region, cfg.ranker_own_taste)[:, 0]
+        self.truth = Truth(quality, ranker_signal, segment, taste, price_sensitivity, ranker_taste, ranker_price_sensitivity)
+
         noisy_thrift = price_sensitivity + rng.normal(0.0, cfg.price_scale, size=cfg.n_users)
         income = 3 - np.searchsorted(np.quantile(noisy_thrift, [0.25, 0.5, 0.75]), noisy_thrift)
-        history = self._sample_history(rng)
+        history = self._sample_history(rng)  # reads self.truth
         self.users = Users(region=region, age=rng.integers(5, size=cfg.n_users),
                            gender=rng.integers(2, size=cfg.n_users), income=income, history=history)
 
@@ -372,10 +397,22 @@ class World:
         return order
 
     # ----- requests -------------------------------------------------------------------
-    def initial_ranker_scores(self, items: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The non-personalized pointwise initial ranker: its quality estimate of each item plus
-        per-request noise. It sees item features only (one of them private to it), never the user."""
-        return self.truth.ranker_signal[items] + rng.normal(0.0, self.config.request_noise, size=items.shape)
+    def initial_ranker_scores(self, users: np.ndarray, items: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The initial ranker's scores (R, P) of each request's candidates `items` (R, P): pointwise and
+        list-blind (an item's score never depends on the other candidates), plus per-request noise.
+
+        - "personalized" (the paper's setting: a production CTR model): its own quality estimate of
+          the item plus its estimate of the user's taste for the item's category and price. It knows
+          the average taste of the user's observed region and `ranker_own_taste` of the user's own
+          deviation from it; a re-ranker that reads PV can know more.
+        - "item-only": the quality estimate alone, the same for every user.
+        """
+        cfg = self.config
+        scores = self.truth.ranker_signal[items]  # (R, P)
+        if cfg.ranker == "personalized":
+            taste = np.take_along_axis(self.truth.ranker_taste[users], self.items.category[items], axis=1)  # (R, P)
+            scores = scores + taste - self.truth.ranker_price_sensitivity[users, None] * self.items.price[items]
+        return scores + rng.normal(0.0, cfg.request_noise, size=items.shape)
 
     def sample_requests(self, n_requests: int | None = None, seed: int | None = None, randomize: bool = False) -> RequestLog:
         """Draw requests, rank each pool with the initial ranker, keep the top n as S_r and log clicks on it.
@@ -396,7 +433,7 @@ class World:
             stop = min(start + 4096, n)
             keys = rng.random((stop - start, cfg.n_items))
             pool = np.argpartition(keys, cfg.pool_size - 1, axis=1)[:, : cfg.pool_size]  # (chunk, pool) uniform pool
-            pool_scores = self.initial_ranker_scores(pool, rng)
+            pool_scores = self.initial_ranker_scores(users[start:stop], pool, rng)
             top = np.argsort(-pool_scores, axis=1)[:, : cfg.list_len]  # (chunk, L) best first
             items[start:stop] = np.take_along_axis(pool, top, axis=1)
             scores[start:stop] = np.take_along_axis(pool_scores, top, axis=1)

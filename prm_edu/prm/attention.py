@@ -10,6 +10,11 @@ Head width: the seed makes every head d wide (W^Q_i in R^{d x d}, W^O in R^{hd x
 `head_dim=None`. Most libraries split d across heads (`head_dim = d // h`), which keeps
 the cost of h heads equal to one. Either way the scores are divided by sqrt(d_head).
 
+The attention-free control (`list_attention=False`): every item attends to itself only,
+so the weights are the identity and MH(E) = E W^V W^O. The block keeps everything else
+(feed-forward, residuals, LayerNorm), so the model sees no other item of the list: the
+fair test of what list context adds.
+
 Padding: a padded slot is never attended to (its key gets weight exactly 0). A list
 that is padding only gives zero weights everywhere, not NaN. Weights are returned,
 never stored on the module.
@@ -41,7 +46,8 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
 
 
 class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, head_dim: int | None = None, fast: bool = False) -> None:
+    def __init__(self, d_model: int, n_heads: int, head_dim: int | None = None, fast: bool = False,
+                 list_attention: bool = True) -> None:
         super().__init__()
         if n_heads < 1 or d_model < 1:
             raise ValueError(f"MultiHeadAttention: d_model and n_heads must be >= 1, got {d_model} and {n_heads}")
@@ -53,6 +59,7 @@ class MultiHeadAttention(nn.Module):
         self.v = nn.Linear(d_model, inner)  # W^V
         self.o = nn.Linear(inner, d_model)  # W^O
         self.fast = fast  # use torch's fused kernel (returns no weights)
+        self.list_attention = list_attention  # False: each item attends to itself only (W^Q, W^K unused)
 
     def _heads(self, t: torch.Tensor) -> torch.Tensor:
         b, length, _ = t.shape
@@ -60,14 +67,27 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, e: torch.Tensor, padding_mask: torch.Tensor | None = None, need_weights: bool = True):
         """e: (B, L, d). Returns MH(E) (B, L, d) and the weights (B, h, L, L) (None on the fast path)."""
-        q, k, v = self._heads(self.q(e)), self._heads(self.k(e)), self._heads(self.v(e))  # each (B, h, L, d_head)
-        if self.fast and not need_weights:
+        v = self._heads(self.v(e))  # (B, h, L, d_head)
+        if not self.list_attention:
+            out, weights = v, (_self_only_weights(v, padding_mask) if need_weights else None)
+        elif self.fast and not need_weights:
+            q, k = self._heads(self.q(e)), self._heads(self.k(e))  # each (B, h, L, d_head)
             out, weights = _fused_attention(q, k, v, padding_mask), None
         else:
+            q, k = self._heads(self.q(e)), self._heads(self.k(e))  # each (B, h, L, d_head)
             out, weights = scaled_dot_product_attention(q, k, v, padding_mask)
         b, _, length, _ = out.shape
         out = out.transpose(1, 2).reshape(b, length, self.n_heads * self.head_dim)  # (B, h, L, d_head) -> (B, L, h*d_head)
         return self.o(out), weights  # (B, L, d)
+
+
+def _self_only_weights(v: torch.Tensor, padding_mask: torch.Tensor | None) -> torch.Tensor:
+    """The attention-free control's weights, (B, h, L, L): the identity, 0 on padded slots."""
+    b, h, length, _ = v.shape
+    weights = torch.eye(length, device=v.device, dtype=v.dtype).expand(b, h, length, length)
+    if padding_mask is not None:
+        weights = weights.masked_fill(padding_mask[:, None, None, :], 0.0)
+    return weights
 
 
 def _fused_attention(q, k, v, padding_mask):

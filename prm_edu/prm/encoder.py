@@ -4,7 +4,8 @@
     F = LayerNorm(A + Dropout(FFN(A))),   FFN(a) = ReLU(a W_1 + b_1) W_2 + b_2
 
 Switches for the paper's ablations: `residual=False` drops the "E +" and "A +";
-`dropout=0` removes dropout.
+`dropout=0` removes dropout; `list_attention=False` lets each item attend to itself only
+(the attention-free control).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from prm_edu.prm.attention import MultiHeadAttention
 
 class EncoderBlock(nn.Module):
     def __init__(self, d_model: int, n_heads: int, head_dim: int | None, d_ff: int, dropout: float,
-                 residual: bool = True, fast_attention: bool = False) -> None:
+                 residual: bool = True, fast_attention: bool = False, list_attention: bool = True) -> None:
         super().__init__()
-        self.attention = MultiHeadAttention(d_model, n_heads, head_dim, fast=fast_attention)
+        self.attention = MultiHeadAttention(d_model, n_heads, head_dim, fast=fast_attention, list_attention=list_attention)
         self.ffn = nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Linear(d_ff, d_model))
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)

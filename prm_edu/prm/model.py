@@ -38,6 +38,7 @@ class PRMConfig:
     position_dropout: float = 0.0  # share of lists trained without PE (see InputLayer); 0 in the paper
     residual: bool = True  # ablation switch
     fast_attention: bool = False  # torch's fused attention kernel when no weights are asked for
+    list_attention: bool = True  # False: the attention-free control, each item attends to itself only
 
     def __post_init__(self) -> None:
         for name in ("d_x", "d_model", "n_blocks", "n_heads", "d_ff", "max_len"):
@@ -69,7 +70,7 @@ class PRM(nn.Module):
                                       position_dropout=config.position_dropout)
         self.blocks = nn.ModuleList(
             EncoderBlock(config.d_model, config.n_heads, config.head_dim, config.d_ff, config.dropout, config.residual,
-                         config.fast_attention)
+                         config.fast_attention, config.list_attention)
             for _ in range(config.n_blocks)
         )
         self.score_head = nn.Linear(config.d_model, 1)  # W^F, b^F
