@@ -1,8 +1,9 @@
-"""Ceilings on the demo's world: the share of the oracle's gain that sorting by each score
+"""Ceilings on the demo's worlds: the share of the oracle's gain that sorting by each score
 reaches (`prm_edu.ceilings`), with the click model the demo pre-trains, on the demo's
-test requests. No re-ranker is trained.
+test requests, for each initial ranker (the default, personalized world and the
+item-only one). No re-ranker is trained.
 
-    python benchmarks/ceilings.py [--seeds 3] [--pretrain-epochs N] [--pretrain-batch B]
+    python benchmarks/ceilings.py [--seeds 3] [--world personalized|item-only] [--pretrain-epochs N] [--pretrain-batch B]
 
 `--pretrain-epochs` and `--pretrain-batch` change how the click model trains (the demo's
 default: `prm_edu.pipeline.DEMO_PRETRAIN_FIT`).
@@ -18,6 +19,7 @@ import torch
 from common import machine, markdown_table
 
 from prm_edu.ceilings import ceiling_rows
+from prm_edu.data.world import RANKERS, WorldConfig
 from prm_edu.pipeline import DemoConfig, prepare
 
 
@@ -26,12 +28,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--pretrain-epochs", type=int, default=None)
     parser.add_argument("--pretrain-batch", type=int, default=None)
+    parser.add_argument("--world", choices=RANKERS, default=None, help="one world only (default: both)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(f"machine: {machine()}\n")
+    print(f"machine: {machine()}")
+    for ranker in [args.world] if args.world else RANKERS:
+        print(f"\n{ranker} initial ranker")
+        print_ceilings(ranker, args)
+
+
+def print_ceilings(ranker: str, args: argparse.Namespace) -> None:
     results = []
     for seed in range(args.seeds):
-        config = DemoConfig(seed=seed)
+        config = DemoConfig(seed=seed, world=WorldConfig(ranker=ranker))
         changes = {"epochs": args.pretrain_epochs, "batch_size": args.pretrain_batch}
         config = replace(config, pretrain_fit=replace(config.pretrain_fit, **{k: v for k, v in changes.items() if v is not None}))
         prepared = prepare(config, progress=False)

@@ -67,8 +67,8 @@ class WorldConfig:
     history_len: int = 20  # most items in H_u; each user has between a quarter of it and all
     quality_noise: float = 1.0  # std of the noise on the observable quality signal
     ranker: str = "personalized"  # the initial ranker, one of RANKERS (see `World.initial_ranker_scores`)
-    ranker_own_taste: float = 0.5  # personalized ranker: share of each user's own deviation from the region's taste it knows
-    ranker_noise: float = 0.5  # std of the noise on the initial ranker's private quality estimate
+    ranker_own_taste: float = 0.25  # personalized ranker: share of each user's own deviation from the region's taste it knows
+    ranker_noise: float = 0.15  # std of the noise on the initial ranker's private quality estimate
     request_noise: float = 0.3  # std of the per-request noise on the initial ranker's scores
     segment_reveal: float = 0.6  # probability that a user's observed region equals their segment
     base_logit: float = -2.0  # attractiveness of an average item to an average user
