@@ -88,12 +88,44 @@ def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress
         "",
         "P@k, MAP@k, NDCG@k: logged clicks of the test requests (clicks on the initial order; lists without clicks left out).",
         "clicks/list: expected clicks of the new order under the true click model; oracle gain: its share of the oracle's gain.",
-        f"Wall time {elapsed:.1f} s.",
     ]
+    if seeds > 1:
+        lines += ["", "The paper's claims, seed by seed: mean and std of the per-seed differences; holds = 1 when mean > 2 std.",
+                  format_table(paired_differences([r["rows"] for r in results]), digits=3)]
+    lines.append(f"Wall time {elapsed:.1f} s.")
     if out is not None:
         paths = _figures(results[0], out)
         lines.append("Figures: " + ", ".join(str(p) for p in paths))
     return "\n".join(lines)
+
+
+# The paper's claims as pairs of rows: (better, worse), each with what the difference measures
+CLAIMS = [
+    ("PRM-Personalized", "PRM-Personalized, no attention", "list context (attention) pays"),
+    ("PRM-Personalized", "PRM-BASE", "PV pays"),
+    ("PRM-Personalized", "PRM-Personalized, no PE", "PE pays"),
+    ("PRM-BASE", "DLCM", "PRM-BASE beats DLCM"),
+    ("DLCM", "initial order", "DLCM beats the initial order"),
+    ("PRM-Personalized", "pointwise (click model)", "PRM-Personalized beats the pointwise click model"),
+    ("PRM-Personalized", "context-blind oracle", "PRM-Personalized beats the context-blind oracle"),
+]
+
+
+def paired_differences(tables: list[dict[str, dict[str, float]]], columns: tuple[str, ...] = ("oracle gain", "MAP@10"),
+                       claims: list[tuple[str, str, str]] = CLAIMS) -> dict[str, dict[str, float]]:
+    """For each claim whose two rows are in `tables` (one table per seed): per column, the mean over seeds
+    of (better - worse), the std of those per-seed differences, and whether the claim holds: mean > 2 std."""
+    out = {}
+    for better, worse, claim in claims:
+        if better not in tables[0] or worse not in tables[0]:
+            continue
+        row = {}
+        for column in columns:
+            differences = np.array([t[better][column] - t[worse][column] for t in tables])
+            mean, std = float(differences.mean()), float(differences.std())
+            row |= {f"{column}: mean": mean, f"{column}: std": std, f"{column}: holds": float(mean > 2 * std)}
+        out[f"{claim} ({better} - {worse})"] = row
+    return out
 
 
 def mean_and_spread(tables: list[dict[str, dict[str, float]]]) -> tuple[dict, dict]:

@@ -10,10 +10,12 @@ list back towards the order it was logged in. The tools here:
    re-rank, are left with what the item is worth in its list. beta is learned, or fixed
    to a measured log e_j. Caveat, measured on the simulated world: a model that sees
    positions itself (PRM's position embedding) can express the same effect, and when
-   beta is learned beside it, it keeps part of it and re-ranks towards the logged order.
-   Fixing beta to the e_j measured in pre-training leaves PE less to take (the demo's
-   default: PRM-Personalized's share of the oracle's gain 0.61 -> 0.66 and 0.53 -> 0.59
-   on seeds 0 and 1).
+   beta is learned beside it, it can keep part of it. The randomized bucket, where the
+   displayed position differs from the initial rank, tells the two apart; the demo learns
+   beta (its default). Fixing beta to the e_j measured in pre-training is the other
+   choice; it breaks when that e_j absorbs more than the position bias (with a
+   personalized initial ranker, the ranker's ordering and the list context, which both
+   fall with position, make it too steep).
 2. `estimate_examination`: e_j read off a randomized bucket, requests whose lists were
    shown in a random order (Joachims et al., WSDM 2017), smoothed to be non-increasing
    (pool adjacent violators). There the items do not depend on the position, so the

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import numpy as np
+import pytest
 import tomllib
 
 from prm_edu import cli
@@ -37,7 +39,8 @@ def test_readme_test_command_is_what_ci_runs():
 def test_demo_fast_prints_the_table_and_draws_figures(capsys, tmp_path):
     assert cli.main(["demo", "--fast", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    rows = ["initial order", "pointwise (click model)", "DLCM", "PRM-BASE", "PRM-Personalized", "context-blind oracle", "oracle (greedy)"]
+    rows = ["initial order", "pointwise (click model)", "DLCM", "PRM-BASE", "PRM-Personalized", "PRM-Personalized, no PE",
+            "PRM-Personalized, no attention", "context-blind oracle", "oracle (greedy)"]
     for row in rows:
         assert row in out
     for column in ["P@5", "P@10", "MAP@5", "MAP@10", "MAP@30", "NDCG@10", "clicks/list", "oracle gain"]:
@@ -49,3 +52,16 @@ def test_demo_fast_prints_the_table_and_draws_figures(capsys, tmp_path):
 def test_demo_bad_argument_is_a_clear_error(capsys):
     assert cli.main(["demo", "--seeds", "0"]) == 2
     assert "--seeds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--world", "popularity"])
+    assert "personalized" in capsys.readouterr().err  # argparse names the choices
+
+
+def test_paired_differences_say_when_a_claim_holds_over_seeds():
+    seeds = [{"PRM-Personalized": {"oracle gain": p, "MAP@10": 0.7}, "PRM-BASE": {"oracle gain": b, "MAP@10": m}}
+             for p, b, m in ((0.50, 0.30, 0.71), (0.45, 0.30, 0.69), (0.40, 0.35, 0.70))]
+    row = cli.paired_differences(seeds)["PV pays (PRM-Personalized - PRM-BASE)"]
+    assert np.isclose(row["oracle gain: mean"], 0.4 / 3) and np.isclose(row["oracle gain: std"], np.std([0.2, 0.15, 0.05]))
+    assert row["oracle gain: holds"] == 1.0  # 0.133 > 2 x 0.062
+    assert row["MAP@10: holds"] == 0.0  # mean 0, spread 0.008
+    assert len(cli.paired_differences(seeds)) == 1  # claims whose rows are missing are left out
