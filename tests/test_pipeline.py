@@ -49,5 +49,5 @@ def test_demo_config_checks_the_position_bias():
     with pytest.raises(ValueError, match="DemoConfig.position_bias must be one of"):
         DemoConfig(position_bias="magic")
     with pytest.raises(ValueError, match="position-aware pre-training"):
-        DemoConfig(pretrain_position_aware=False)
-    assert DemoConfig(pretrain_position_aware=False, position_bias="learned").position_bias == "learned"
+        DemoConfig(pretrain_position_aware=False, position_bias="pretrained")
+    assert DemoConfig(pretrain_position_aware=False).position_bias == "learned"  # the default needs no pre-trained e_j
