@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo app assignments movielens movielens-data test lab assets lint bench-env bench clean
+.PHONY: install demo app assignments movielens movielens-data test test-gpu lab assets lint bench-env bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ movielens: $(MOVIELENS)  ## the table on MovieLens-100K (3 seeds)
 test: $(STAMP) $(MOVIELENS)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
 	$(BIN)/ruff check prm_edu tests benchmarks conftest.py
 	PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
+
+test-gpu: $(STAMP) $(MOVIELENS)  ## the whole suite and every notebook on CUDA (PRM_EDU_DEVICE=cuda); stops at once without a CUDA device
+	@PRM_EDU_DEVICE=cuda $(BIN)/prm-edu device
+	PRM_EDU_DEVICE=cuda PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
 
 lab: $(STAMP) $(MOVIELENS)  ## open the notebooks in JupyterLab
 	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/jupyter lab notebooks

@@ -2,6 +2,7 @@
 
     prm-edu demo [--fast] [--seeds N] [--ablations] [--world personalized|item-only] [--out DIR]
     prm-edu movielens [--source PATH] [--seeds N] [--fast]
+    prm-edu device
 
 `demo` runs the main job on the built-in simulated world (see `prm_edu.pipeline`):
 pre-train the PV click model, train DLCM, PRM-BASE and PRM-Personalized on logged
@@ -13,6 +14,9 @@ oracle's gain, for the initial order, each re-ranker and the oracles. Figures
 `movielens` builds the same table on MovieLens-100K (see `prm_edu.movielens_job`),
 read from --source (a folder, ml-100k.zip or a recbole wheel), $PRM_EDU_MOVIELENS, or an
 installed recbole package, beside the paper's e-commerce table.
+
+`device` prints the device prm-edu computes on ($PRM_EDU_DEVICE, else CUDA when torch
+sees it, else the CPU), or says why it cannot (`make test-gpu` starts with it).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 
 from prm_edu.data.world import RANKERS, WorldConfig
 from prm_edu.pipeline import ABLATION_ROWS, MAIN_ROWS, RERANK_FIT, DemoConfig, run
-from prm_edu.runtime import fast_mode
+from prm_edu.runtime import device, fast_mode
 
 
 def format_table(rows: dict[str, dict[str, float]], spreads: dict[str, dict[str, float]] | None = None, digits: int = 4) -> str:
@@ -178,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     movielens.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1, mean±std (default 3)")
     movielens.add_argument("--fast", action="store_true", help="a short version (also PRM_EDU_FAST=1)")
     movielens.add_argument("--progress", action="store_true", help="show progress bars")
+    commands.add_parser("device", help="the device prm-edu computes on ($PRM_EDU_DEVICE, else CUDA when present, else CPU)")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -189,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.seeds < 1:
                 raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
             print(run_movielens(args.source, args.seeds, args.fast or fast_mode(), args.progress))
+        elif args.command == "device":
+            print(f"prm-edu computes on {device()}")
     except ValueError as err:
         print(f"prm-edu: error: {err}", file=sys.stderr)
         return 2

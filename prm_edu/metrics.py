@@ -72,10 +72,10 @@ def initial_order_scores(padding_mask: Array) -> torch.Tensor:
 
 
 def scores_from_order(order: Array) -> torch.Tensor:
-    """Scores (B, L) under which `rank_order` gives back `order` (B, L): the slot placed j-th gets -j."""
+    """Scores (B, L), on `order`'s device, under which `rank_order` gives back `order` (B, L): the slot placed j-th gets -j."""
     order = torch.as_tensor(order)
-    ranks = -torch.arange(order.shape[1], dtype=torch.float32).expand(order.shape)
-    return torch.zeros(order.shape).scatter(1, order, ranks)
+    ranks = -torch.arange(order.shape[1], dtype=torch.float32, device=order.device).expand(order.shape)
+    return torch.zeros(order.shape, device=order.device).scatter(1, order, ranks)
 
 
 def _reduce(per_list: torch.Tensor, labels: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -85,7 +85,7 @@ def _reduce(per_list: torch.Tensor, labels: torch.Tensor, reduction: str) -> tor
         raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     has_relevant = (labels > 0).any(dim=1)
     if not has_relevant.any():
-        return torch.tensor(float("nan"), dtype=per_list.dtype)
+        return torch.tensor(float("nan"), dtype=per_list.dtype, device=per_list.device)
     return per_list[has_relevant].mean()
 
 

@@ -154,17 +154,18 @@ def list_loss(name):
 
 @torch.no_grad()
 def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> torch.Tensor:
-    """The logits (R, L) of a re-ranker (or of a `WithPositionBias` wrapper) for a whole RerankBatch, in chunks, on CPU."""
+    """The logits (R, L) of a re-ranker (or of a `WithPositionBias` wrapper) for a whole RerankBatch, in chunks
+    on the model's device; returned on the CPU (they feed numpy-facing measures)."""
     model.eval()
     device = next(model.parameters()).device
     out = []
     for start in range(0, len(batch), batch_size):
         part = batch[start : start + batch_size].to(device)
         if isinstance(model, WithPositionBias):
-            out.append(model(part.x, part.pv, part.padding_mask, part.positions).cpu())
+            out.append(model(part.x, part.pv, part.padding_mask, part.positions))
         else:
-            out.append(model(part.x, part.pv, part.padding_mask).cpu())
-    return torch.cat(out)
+            out.append(model(part.x, part.pv, part.padding_mask))
+    return torch.cat(out).cpu()  # one copy to the host, not one per chunk
 
 
 def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss: str,

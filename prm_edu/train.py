@@ -102,7 +102,7 @@ def fit(
     for epoch in bar:
         start = time.perf_counter()
         model.train()
-        total, count = 0.0, 0
+        total, count = torch.zeros((), device=device), 0  # the loss summed on the device: no host sync per step
         for index in torch.randperm(n, generator=generator).split(config.batch_size):
             batch = train_data[index].to(device)
             loss = loss_fn(model, batch)
@@ -112,7 +112,8 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
-            total, count = total + loss.item() * len(index), count + len(index)
+            total, count = total + loss.detach() * len(index), count + len(index)
+        total = total.item()  # once per epoch
         model.eval()
         with torch.no_grad():
             scores = validate(model)

@@ -120,6 +120,19 @@ def test_pretraining_is_deterministic(world, log):
     assert a.valid == b.valid
 
 
+def test_pretraining_and_pv_on_every_device(world, log, device):
+    """The click model trains on `device` (plain and position-aware); what feeds numpy comes back on the CPU."""
+    for position_aware in (False, True):
+        result = pretrain(world, log, CTRConfig(model="deepfm"), fit_config=replace(QUICK, epochs=1), device=device,
+                          position_aware=position_aware)
+        assert next(result.model.parameters()).device.type == device.type
+        assert np.isfinite(result.valid["logloss"]) and 0.5 < result.valid["auc"] <= 1.0
+        valid = evaluate_click_model(result.model, impressions_from_log(world, result.spec, log).to(device))
+        assert valid["auc"] > 0.5
+        pv = pv_for_lists(result.model, world, result.spec, log.subset(np.arange(20)))
+        assert pv.device.type == "cpu" and pv.shape == (20, log.items.shape[1], result.d_pv)
+
+
 def test_pv_for_lists_aligns_with_the_initial_lists(trained):
     world = World(SMALL.replace(min_list_len=5))
     log = world.sample_requests(50)

@@ -30,28 +30,32 @@ def np_log_softmax(z, mask):
     return np.where(mask, 0.0, out)
 
 
-def test_listwise_softmax_nll_equals_numpy():
+def on(device, *arrays):
+    return tuple(torch.tensor(a, device=device) for a in arrays)
+
+
+def test_listwise_softmax_nll_equals_numpy(device):
     logits, labels, mask = lists()
     per_list = -(labels * np_log_softmax(logits, mask)).sum(1)
     expected = per_list[labels.sum(1) > 0].mean()
-    ours = losses.listwise_softmax_nll(torch.tensor(logits), torch.tensor(labels), torch.tensor(mask))
-    assert ours.item() == pytest.approx(expected)
-    none = losses.listwise_softmax_nll(torch.tensor(logits), torch.zeros(6, 5), torch.tensor(mask))
+    ours = losses.listwise_softmax_nll(*on(device, logits, labels, mask))
+    assert ours.device.type == device.type and ours.item() == pytest.approx(expected)
+    none = losses.listwise_softmax_nll(*on(device, logits, np.zeros((6, 5)), mask))
     assert none.item() == 0.0
 
 
-def test_pointwise_bce_equals_numpy():
+def test_pointwise_bce_equals_numpy(device):
     logits, labels, mask = lists()
     p = 1 / (1 + np.exp(-logits))
     expected = -(labels * np.log(p) + (1 - labels) * np.log(1 - p))[~mask].mean()
-    assert losses.pointwise_bce(torch.tensor(logits), torch.tensor(labels), torch.tensor(mask)).item() == pytest.approx(expected)
+    assert losses.pointwise_bce(*on(device, logits, labels, mask)).item() == pytest.approx(expected)
 
 
-def test_listnet_equals_numpy():
+def test_listnet_equals_numpy(device):
     logits, labels, mask = lists()
     target = np.where(mask, 0.0, np.exp(np_log_softmax(labels, mask)))
     expected = -(target * np_log_softmax(logits, mask)).sum(1).mean()
-    assert losses.listnet(torch.tensor(logits), torch.tensor(labels), torch.tensor(mask)).item() == pytest.approx(expected)
+    assert losses.listnet(*on(device, logits, labels, mask)).item() == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("loss", list(losses.LIST_LOSSES.values()))
@@ -62,18 +66,18 @@ def test_losses_reject_bad_shapes_and_stay_finite_on_padding(loss):
     assert torch.isfinite(loss(torch.zeros(2, 3, requires_grad=True), torch.zeros(2, 3), all_padded))
 
 
-def test_dlcm_shapes_padding_and_order():
+def test_dlcm_shapes_padding_and_order(device):
     torch.manual_seed(0)
-    net = DLCM(DLCMConfig(d_x=4, d_hidden=8)).eval()
-    x = torch.randn(3, 6, 4)
-    lengths = torch.tensor([6, 4, 1])
-    mask = torch.arange(6)[None, :] >= lengths[:, None]
+    net = DLCM(DLCMConfig(d_x=4, d_hidden=8)).eval().to(device)
+    x = torch.randn(3, 6, 4, device=device)
+    lengths = torch.tensor([6, 4, 1], device=device)
+    mask = torch.arange(6, device=device)[None, :] >= lengths[:, None]
     logits = net(x, None, mask)
     assert logits.shape == (3, 6) and torch.all(logits[mask] == 0)
     garbage = x.clone()
     garbage[mask] = 99.0
     torch.testing.assert_close(net(garbage, None, mask), logits)  # padding never matters
-    assert _reverse_real(torch.arange(6.0).expand(3, 6), lengths)[1].tolist() == [3, 2, 1, 0, 4, 5]
+    assert _reverse_real(torch.arange(6.0, device=device).expand(3, 6), lengths)[1].tolist() == [3, 2, 1, 0, 4, 5]
     # DLCM reads the list: moving the last item changes the others' logits
     swapped = x.clone()
     swapped[0, [4, 5]] = x[0, [5, 4]]

@@ -73,10 +73,10 @@ def test_ties_keep_input_order_and_padding_goes_last():
     assert metrics.rank_order(scores, padding_mask).tolist() == [[1, 2, 0, 4, 3]]
 
 
-def test_hand_computed_example():
+def test_hand_computed_example(device):
     # ranked labels 1 0 1 0 (one more relevant item is ranked 5th)
-    scores = torch.tensor([[5.0, 4.0, 3.0, 2.0, 1.0]])
-    labels = torch.tensor([[1.0, 0.0, 1.0, 0.0, 1.0]])
+    scores = torch.tensor([[5.0, 4.0, 3.0, 2.0, 1.0]], device=device)
+    labels = torch.tensor([[1.0, 0.0, 1.0, 0.0, 1.0]], device=device)
     assert metrics.precision_at_k(scores, labels, 4).item() == pytest.approx(2 / 4)
     assert metrics.average_precision_at_k(scores, labels, 4).item() == pytest.approx((1 / 1 + 2 / 3) / 3)
     dcg = 1 + 1 / np.log2(4)
@@ -84,9 +84,12 @@ def test_hand_computed_example():
     assert metrics.ndcg_at_k(scores, labels, 4).item() == pytest.approx(dcg / idcg)
 
 
-def test_scores_from_order_round_trip():
-    order = torch.tensor([[2, 0, 1, 3], [3, 2, 1, 0]])
-    assert metrics.rank_order(metrics.scores_from_order(order)).tolist() == order.tolist()
+def test_scores_from_order_round_trip(device):
+    order = torch.tensor([[2, 0, 1, 3], [3, 2, 1, 0]], device=device)
+    scores = metrics.scores_from_order(order)
+    assert scores.device == order.device and metrics.rank_order(scores).tolist() == order.tolist()
+    no_click = torch.zeros(2, 4, device=device)
+    assert torch.isnan(metrics.precision_at_k(scores, no_click, 2))  # no list with a click: NaN, on any device
 
 
 def test_initial_order_scores_reproduce_the_input_order():

@@ -2,11 +2,12 @@
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
 from prm_edu import WorldConfig
-from prm_edu.pipeline import RERANK_FIT, DemoConfig, Reranker, run, train_reranker
+from prm_edu.pipeline import RERANK_FIT, DemoConfig, Reranker, logits_of, run, train_reranker
 from prm_edu.prm import PRM, PRMConfig
 
 TINY = DemoConfig(world=WorldConfig(n_users=200, n_items=150, n_requests=600, list_len=10, pool_size=20),
@@ -43,6 +44,19 @@ def test_train_reranker_rejects_unknown_modes(result):
     history = train_reranker(model, base[:100], base[:50], TINY.fit, "listnet", position_bias="ipw",
                              log_examination=prepared.log_examination)
     assert len(history.epochs) == 1 and torch.isfinite(torch.tensor(history.best["loss"]))
+
+
+@pytest.mark.parametrize("position_bias", ["learned", "pretrained", "ipw", "none"])
+def test_train_reranker_on_every_device(result, device, position_bias):
+    """Training on `device` with each position-bias mode; logits come back on the CPU."""
+    prepared = result["prepared"]
+    torch.manual_seed(0)
+    model = PRM(PRMConfig(d_x=prepared.train.d_x, d_pv=prepared.train.d_pv, d_model=16, d_ff=16, max_len=10)).to(device)
+    history = train_reranker(model, prepared.train[:200], prepared.valid[:50], TINY.fit, "softmax_nll", position_bias,
+                             prepared.log_examination)
+    assert next(model.parameters()).device.type == device.type and np.isfinite(history.best["loss"])
+    logits = logits_of(model, prepared.test)
+    assert logits.device.type == "cpu" and logits.shape == prepared.test.labels.shape
 
 
 def test_demo_config_checks_the_position_bias():

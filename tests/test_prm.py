@@ -20,7 +20,7 @@ def model(**changes):
     return PRM(PRMConfig(d_x=D_X, d_pv=D_PV, d_model=16, n_blocks=2, n_heads=2, d_ff=32, max_len=10, **changes)).eval()
 
 
-def test_multi_head_attention_equals_torch():
+def test_multi_head_attention_equals_torch(device):
     torch.manual_seed(0)
     ours = MultiHeadAttention(d_model=16, n_heads=4, head_dim=4).eval()
     theirs = torch.nn.MultiheadAttention(16, 4, batch_first=True).eval()
@@ -29,8 +29,9 @@ def test_multi_head_attention_equals_torch():
         theirs.in_proj_bias.copy_(torch.cat([ours.q.bias, ours.k.bias, ours.v.bias]))
         theirs.out_proj.weight.copy_(ours.o.weight)
         theirs.out_proj.bias.copy_(ours.o.bias)
-    e = torch.randn(B, L, 16)
-    _, _, padding_mask = inputs()
+    ours, theirs = ours.to(device), theirs.to(device)
+    e = torch.randn(B, L, 16, device=device)
+    padding_mask = inputs()[2].to(device)
     out, weights = ours(e, padding_mask)
     ref_out, ref_weights = theirs(e, e, e, key_padding_mask=padding_mask, average_attn_weights=False)
     torch.testing.assert_close(out, ref_out, rtol=1e-5, atol=1e-5)
@@ -38,11 +39,11 @@ def test_multi_head_attention_equals_torch():
 
 
 @pytest.mark.parametrize("head_dim", [None, 8])
-def test_fused_path_equals_hand_written(head_dim):
+def test_fused_path_equals_hand_written(head_dim, device):
     torch.manual_seed(0)
-    attention = MultiHeadAttention(d_model=16, n_heads=2, head_dim=head_dim, fast=True).eval()
-    e = torch.randn(B, L, 16)
-    padding_mask = inputs(lengths=(7, 5, 0, 1))[2]  # one list is all padding
+    attention = MultiHeadAttention(d_model=16, n_heads=2, head_dim=head_dim, fast=True).eval().to(device)
+    e = torch.randn(B, L, 16, device=device)
+    padding_mask = inputs(lengths=(7, 5, 0, 1))[2].to(device)  # one list is all padding
     fast, no_weights = attention(e, padding_mask, need_weights=False)
     slow, weights = attention(e, padding_mask, need_weights=True)
     assert no_weights is None and weights is not None
@@ -122,19 +123,19 @@ def test_ablation_switches_remove_their_part():
     assert not torch.allclose(block(e, padding_mask)[0], block.norm2(block.ffn(a)))
 
 
-def test_the_attention_free_control_sees_no_other_item():
+def test_the_attention_free_control_sees_no_other_item(device):
     """list_attention=False: an item's logit does not change when another item of its list changes;
     with attention it does. Its weights are the identity on real slots."""
-    x, pv, padding_mask = inputs()
+    x, pv, padding_mask = (t.to(device) for t in inputs())
     changed = x.clone()
     changed[:, 0] += 3.0  # change the first item of every list
     for list_attention in (False, True):
-        net = model(list_attention=list_attention)
+        net = model(list_attention=list_attention).to(device)
         before, after = net(x, pv, padding_mask), net(changed, pv, padding_mask)
         assert not torch.allclose(before[:, 0], after[:, 0])
         assert torch.allclose(before[:, 1:], after[:, 1:]) is not list_attention
-    _, weights = model(list_attention=False)(x, pv, padding_mask, return_attention=True)
-    eye = torch.eye(L).expand(B, 2, L, L).masked_fill(padding_mask[:, None, None, :], 0.0)
+    _, weights = model(list_attention=False).to(device)(x, pv, padding_mask, return_attention=True)
+    eye = torch.eye(L, device=device).expand(B, 2, L, L).masked_fill(padding_mask[:, None, None, :], 0.0)
     assert all(torch.equal(w, eye) for w in weights)
 
 

@@ -109,11 +109,11 @@ def predict(model: nn.Module, inputs: CTRInputs, batch_size: int = 8192, what: s
     out = []
     for start in range(0, len(inputs), batch_size):
         batch = inputs[start : start + batch_size].to(device)
-        out.append((model(batch) if what == "logit" else model.pv(batch)).cpu())
+        out.append(model(batch) if what == "logit" else model.pv(batch))
     model.train(was_training)
     if not out:
         return torch.zeros((0,) if what == "logit" else (0, model.d_pv))
-    return torch.cat(out)
+    return torch.cat(out).cpu()  # one copy to the host, not one per batch
 
 
 def evaluate_click_model(model: nn.Module, impressions: Impressions) -> dict[str, float]:

@@ -48,13 +48,26 @@ class RerankBatch:
     def __len__(self) -> int:
         return self.padding_mask.shape[0]
 
+    def _tensors(self) -> tuple[torch.Tensor, ...]:
+        return self.x, self.pv, self.positions, self.labels, self.padding_mask, self.users, self.items
+
+    def _derived(self, tensors) -> RerankBatch:
+        """Rows of this batch, or this batch on another device. Its values were checked when it was
+        built; checking them again (`isnan(...).any()`) would make the host wait for the device at
+        every training step, so the new batch skips `__post_init__`."""
+        batch = object.__new__(RerankBatch)
+        batch.__dict__.update(zip(("x", "pv", "positions", "labels", "padding_mask", "users", "items"), tensors))
+        return batch
+
     def __getitem__(self, index) -> RerankBatch:
-        return RerankBatch(self.x[index], self.pv[index], self.positions[index], self.labels[index],
-                           self.padding_mask[index], self.users[index], self.items[index])
+        return self._derived(t[index] for t in self._tensors())
 
     def to(self, device: torch.device | str) -> RerankBatch:
-        return RerankBatch(*(t.to(device) for t in (self.x, self.pv, self.positions, self.labels, self.padding_mask,
-                                                     self.users, self.items)))
+        return self._derived(t.to(device) for t in self._tensors())
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
 
     @property
     def d_x(self) -> int:
