@@ -62,7 +62,7 @@ def allrank_model():
 def models() -> dict[str, nn.Module]:
     base = {"d_x": D_X, "d_model": D, "n_blocks": BLOCKS, "n_heads": HEADS, "d_ff": D_FF, "max_len": L}
     out = {
-        "prm-edu PRM, d-wide heads (seed)": PRM(PRMConfig(**base)),
+        "prm-edu PRM, d-wide heads (paper)": PRM(PRMConfig(**base)),
         "prm-edu PRM, split heads": PRM(PRMConfig(**base, head_dim=D // HEADS)),
         "prm-edu PRM, split heads, fused": PRM(PRMConfig(**base, head_dim=D // HEADS, fast_attention=True)),
         "nn.TransformerEncoder reference": TorchReference(),

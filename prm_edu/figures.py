@@ -1,4 +1,4 @@
-"""The seed's three pictures, drawn from the code's own configs: PRM's architecture, the
+"""Three pictures of PRM, drawn from the code's own configs: its architecture (the paper's Figure 1), the
 encoder block and the PV pre-training model. `make assets` writes them to assets/.
 
 Each function returns a matplotlib figure whose labels come from the config it is given

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 def binary_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """-mean( y log p + (1 - y) log(1 - p) ), p = sigmoid(logit).
 
-    The seed writes the pre-training loss as the sum of y log p + (1 - y) log(1 - p)
-    without the minus sign: that is the log-likelihood, which training *maximizes*.
+    Written as the sum of y log p + (1 - y) log(1 - p) without the minus sign (as some
+    walk-throughs of PRM write the pre-training loss), that is the log-likelihood, which training *maximizes*.
     Binary cross-entropy is its negative, which an optimizer minimizes.
     log p = -softplus(-z) and log(1 - p) = -softplus(z) keep it finite for large |z|.
     """

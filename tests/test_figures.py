@@ -1,4 +1,4 @@
-"""The seed's three pictures are drawn from the configs they show."""
+"""The three pictures of PRM are drawn from the configs they show."""
 
 from pathlib import Path
 

@@ -50,10 +50,10 @@ def test_fused_path_equals_hand_written(head_dim, device):
     torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-5)
 
 
-def test_head_width_follows_the_seed_by_default():
-    seed_wide = MultiHeadAttention(d_model=16, n_heads=3)
+def test_head_width_follows_the_paper_by_default():
+    paper_wide = MultiHeadAttention(d_model=16, n_heads=3)
     split = MultiHeadAttention(d_model=16, n_heads=4, head_dim=4)
-    assert seed_wide.q.weight.shape == (3 * 16, 16) and seed_wide.o.weight.shape == (16, 3 * 16)
+    assert paper_wide.q.weight.shape == (3 * 16, 16) and paper_wide.o.weight.shape == (16, 3 * 16)
     assert split.q.weight.shape == (16, 16)
 
 
@@ -139,7 +139,7 @@ def test_the_attention_free_control_sees_no_other_item(device):
     assert all(torch.equal(w, eye) for w in weights)
 
 
-def test_input_layer_follows_the_seed():
+def test_input_layer_follows_the_paper():
     x, pv, _ = inputs()
     layer = InputLayer(D_X, D_PV, 16, max_len=10)
     e, parts = layer(x, pv, return_parts=True)

@@ -155,7 +155,7 @@ def pretrain(
     """Train the click model `config.model` on `log`'s impressions; validate on held-out requests.
 
     `position_aware=True` learns a position-bias term beside the model (see `PositionAware`);
-    the default is the seed's plain BCE on every shown item.
+    the default is the paper's plain BCE on every shown item.
     """
     fit_config = fit_config or PRETRAIN_FIT
     spec = spec or FeatureSpec.for_world(world)

@@ -1,12 +1,13 @@
-"""Scaled dot-product attention and multi-head self-attention (seed, item 3).
+"""Scaled dot-product attention and multi-head self-attention (Pei et al. 2019, the encoding
+layer; notebook 04).
 
     Attention(Q, K, V) = softmax(Q K^T / sqrt(d_head)) V
     MH(E) = Concat(head_1 ... head_h) W^O,  head_i = Attention(E W^Q_i, E W^K_i, E W^V_i)
 
-(The seed writes head_i = Attention(E W^Q W^K W^V); it means three separate
+(Some walk-throughs of PRM write head_i = Attention(E W^Q W^K W^V); it means three separate
 projections of E, one each for queries, keys and values, as above.)
 
-Head width: the seed makes every head d wide (W^Q_i in R^{d x d}, W^O in R^{hd x d}):
+Head width: the paper makes every head d wide (W^Q_i in R^{d x d}, W^O in R^{hd x d}):
 `head_dim=None`. Most libraries split d across heads (`head_dim = d // h`), which keeps
 the cost of h heads equal to one. Either way the scores are divided by sqrt(d_head).
 
@@ -52,7 +53,7 @@ class MultiHeadAttention(nn.Module):
         if n_heads < 1 or d_model < 1:
             raise ValueError(f"MultiHeadAttention: d_model and n_heads must be >= 1, got {d_model} and {n_heads}")
         self.n_heads = n_heads
-        self.head_dim = d_model if head_dim is None else head_dim  # the seed's d-wide heads by default
+        self.head_dim = d_model if head_dim is None else head_dim  # the paper's d-wide heads by default
         inner = n_heads * self.head_dim  # h * d_head
         self.q = nn.Linear(d_model, inner)  # W^Q for all heads at once
         self.k = nn.Linear(d_model, inner)  # W^K

@@ -1,4 +1,4 @@
-"""One encoder block (seed, item 3), as in the original Transformer (post-LayerNorm):
+"""One encoder block (Pei et al. 2019, the encoding layer; notebook 04), as in the original Transformer (post-LayerNorm):
 
     A = LayerNorm(E + Dropout(MH(E)))
     F = LayerNorm(A + Dropout(FFN(A))),   FFN(a) = ReLU(a W_1 + b_1) W_2 + b_2

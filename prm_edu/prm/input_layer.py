@@ -1,4 +1,4 @@
-"""PRM's input layer (seed, item 2).
+"""PRM's input layer (Pei et al. 2019, the input layer; notebook 03).
 
     E'  = [X ; PV]           row i = [x_i ; pv_i]             (B, L, d_x + d_pv)
     E'' = E' + PE            PE: one learnable row per position (L_max, d_x + d_pv)

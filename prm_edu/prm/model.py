@@ -1,4 +1,4 @@
-"""PRM: the input layer, N_x encoder blocks and the output layer (seed, items 2-4).
+"""PRM: the input layer, N_x encoder blocks and the output layer (Pei et al. 2019; notebooks 03 to 05).
 
     E = InputLayer(X, PV)                      (B, L, d)
     F^(0) = E;  F^(b) = EncoderBlock_b(F^(b-1))  for b = 1 .. N_x
@@ -30,7 +30,7 @@ class PRMConfig:
     d_model: int = 64  # d; paper: 1024 (Yahoo), 64 (e-commerce)
     n_blocks: int = 2  # N_x; paper default 4
     n_heads: int = 2  # h; paper default 3
-    head_dim: int | None = None  # None: the seed's d-wide heads; d_model // n_heads: the usual split
+    head_dim: int | None = None  # None: the paper's d-wide heads; d_model // n_heads: the usual split
     d_ff: int = 128  # hidden width of the feed-forward network
     dropout: float = 0.1  # paper: 0.1
     max_len: int = 30  # L_max, rows of the position table; paper: lists of at most 30
