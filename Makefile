@@ -48,7 +48,8 @@ test-gpu: $(STAMP) $(MOVIELENS)  ## the whole suite and every notebook on CUDA (
 	@PRM_EDU_DEVICE=cuda $(BIN)/prm-edu device
 	PRM_EDU_DEVICE=cuda PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
 
-lab: $(STAMP) $(MOVIELENS)  ## open the notebooks in JupyterLab
+lab: $(STAMP) $(MOVIELENS)  ## open the notebooks in JupyterLab (no news pop-up: app/jupyterlab-overrides.json)
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp app/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/jupyter lab notebooks
 
 assets: $(STAMP)  ## redraw the pictures in assets/ from the code

@@ -190,7 +190,9 @@ def rerank_explorer(model, prepared) -> widgets.VBox:
     swap_button = widgets.Button(description="swap")
     history = widgets.Dropdown(options=["own", "none", "another user's"], value="own", description="history")
     other = widgets.BoundedIntText(value=0, min=0, max=world.config.n_users - 1, description="that user")
-    context = widgets.Checkbox(value=True, description="list-context effect")
+    # only the judge changes: PRM is the same model, trained on the world with list context
+    context = widgets.Checkbox(value=True, description="list context in the judge (PRM unchanged)",
+                               style={"description_width": "initial"})
     block = widgets.Dropdown(options=list(range(1, len(model.blocks) + 1)), description="block")
     head = widgets.Dropdown(options=list(range(1, model.config.n_heads + 1)), description="head")
     lists, heatmap = widgets.HTML(), widgets.Image(format="png")
