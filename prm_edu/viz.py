@@ -118,3 +118,32 @@ def plot_bars(values: dict[str, float], title: str = "", xlabel: str = "", error
     ax.set(title=title, xlabel=xlabel)
     fig.tight_layout()
     return _save(fig, path)
+
+
+NOT_LEARNED = ("initial order", "context-blind oracle", "oracle (greedy)")  # rows that are not re-rankers
+
+
+def best_learned(rows: dict[str, dict[str, float]]) -> dict[str, str]:
+    """Per column, the learned row (not the initial order, not an oracle) with the highest value."""
+    learned = [name for name in rows if name not in NOT_LEARNED]
+    columns = next(iter(rows.values())).keys()
+    return {c: max(learned, key=lambda name: rows[name][c]) for c in columns} if learned else {}
+
+
+def table_frame(rows: dict[str, dict[str, float]], spreads: dict[str, dict[str, float]] | None = None, digits: int = 3):
+    """A results table (one row per method, as `prm_edu.cli.format_table` prints it) as a styled
+    pandas table for a notebook: "mean ± std" cells when `spreads` is given, and in each column
+    the best learned row (`best_learned`) in bold."""
+    import pandas as pd  # pandas comes with seaborn; only notebooks need it
+
+    means = pd.DataFrame(rows).T  # (methods, columns)
+    shown = means.map(lambda v: f"{v:.{digits}f}")
+    if spreads is not None:
+        shown = shown + pd.DataFrame(spreads).T.reindex_like(means).map(lambda s: f" ± {s:.{digits}f}")
+    best = best_learned(rows)
+
+    def bold(frame):
+        return pd.DataFrame([["font-weight: bold" if best.get(c) == r else "" for c in frame.columns] for r in frame.index],
+                            index=frame.index, columns=frame.columns)
+
+    return shown.style.apply(bold, axis=None)

@@ -34,3 +34,14 @@ def test_write_assets_draws_the_three_committed_pictures(tmp_path):
     for path in written:
         assert path.stat().st_size > 10_000
         assert (ROOT / "assets" / path.name).exists() and f"assets/{path.name}" in readme
+
+
+def test_results_table_for_notebooks_marks_the_best_learned_row():
+    from prm_edu.viz import best_learned, table_frame
+
+    rows = {"initial order": {"gain": 0.0, "MAP@10": 0.73}, "DLCM": {"gain": 0.09, "MAP@10": 0.734},
+            "PRM-Personalized": {"gain": 0.46, "MAP@10": 0.730}, "oracle (greedy)": {"gain": 1.0, "MAP@10": 0.62}}
+    assert best_learned(rows) == {"gain": "PRM-Personalized", "MAP@10": "DLCM"}  # oracles and the initial order never win
+    styled = table_frame(rows, {name: {"gain": 0.05, "MAP@10": 0.002} for name in rows})
+    assert styled.data.loc["PRM-Personalized", "gain"] == "0.460 ± 0.050"
+    assert "font-weight: bold" in styled.to_html()
