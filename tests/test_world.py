@@ -187,8 +187,8 @@ def test_the_initial_ranker_is_list_blind(ranker):
 def test_only_the_personalized_ranker_reads_the_user():
     rng = np.random.default_rng(4)
     items = rng.integers(SMALL.n_items, size=(1, 12))
-    for ranker, personal in (("personalized", True), ("item-only", False)):
-        world = World(SMALL.replace(ranker=ranker))
+    for ranker, personal_world, personal in (("personalized", True, True), ("item-only", True, False), ("personalized", False, False)):
+        world = World(SMALL.replace(ranker=ranker, personal=personal_world))
         one, other = (world.initial_ranker_scores(np.array([u]), items, np.random.default_rng(7)) for u in (0, 1))
         assert (not np.allclose(one, other)) is personal
 

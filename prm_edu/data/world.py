@@ -405,11 +405,12 @@ class World:
           the item plus its estimate of the user's taste for the item's category and price. It knows
           the average taste of the user's observed region and `ranker_own_taste` of the user's own
           deviation from it; a re-ranker that reads PV can know more.
-        - "item-only": the quality estimate alone, the same for every user.
+        - "item-only": the quality estimate alone, the same for every user (as is the personalized
+          ranker when the world has no personal attractiveness, `personal=False`).
         """
         cfg = self.config
         scores = self.truth.ranker_signal[items]  # (R, P)
-        if cfg.ranker == "personalized":
+        if cfg.ranker == "personalized" and cfg.personal:  # without personal tastes there is nothing to personalize
             taste = np.take_along_axis(self.truth.ranker_taste[users], self.items.category[items], axis=1)  # (R, P)
             scores = scores + taste - self.truth.ranker_price_sensitivity[users, None] * self.items.price[items]
         return scores + rng.normal(0.0, cfg.request_noise, size=items.shape)
