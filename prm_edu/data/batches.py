@@ -23,6 +23,9 @@ import torch
 from prm_edu.data.world import PAD, RequestLog
 
 
+FIELDS = ("x", "pv", "positions", "labels", "padding_mask", "users", "items")  # RerankBatch's tensors, in order
+
+
 @dataclass
 class RerankBatch:
     x: torch.Tensor  # (B, L, d_x) float32
@@ -49,14 +52,14 @@ class RerankBatch:
         return self.padding_mask.shape[0]
 
     def _tensors(self) -> tuple[torch.Tensor, ...]:
-        return self.x, self.pv, self.positions, self.labels, self.padding_mask, self.users, self.items
+        return tuple(getattr(self, name) for name in FIELDS)
 
     def _derived(self, tensors) -> RerankBatch:
         """Rows of this batch, or this batch on another device. Its values were checked when it was
         built; checking them again (`isnan(...).any()`) would make the host wait for the device at
         every training step, so the new batch skips `__post_init__`."""
         batch = object.__new__(RerankBatch)
-        batch.__dict__.update(zip(("x", "pv", "positions", "labels", "padding_mask", "users", "items"), tensors))
+        batch.__dict__.update(zip(FIELDS, tensors))
         return batch
 
     def __getitem__(self, index) -> RerankBatch:
@@ -64,10 +67,6 @@ class RerankBatch:
 
     def to(self, device: torch.device | str) -> RerankBatch:
         return self._derived(t.to(device) for t in self._tensors())
-
-    @property
-    def device(self) -> torch.device:
-        return self.x.device
 
     @property
     def d_x(self) -> int:
@@ -108,8 +107,7 @@ def rerank_batch(item_features: np.ndarray, log: RequestLog, pv: torch.Tensor | 
 
 def concat(batches: list[RerankBatch]) -> RerankBatch:
     """The lists of several RerankBatches (same L and widths) as one."""
-    fields = ("x", "pv", "positions", "labels", "padding_mask", "users", "items")
-    return RerankBatch(*(torch.cat([getattr(b, f) for b in batches]) for f in fields))
+    return RerankBatch(*(torch.cat([getattr(b, f) for b in batches]) for f in FIELDS))
 
 
 def pad_lists(lists: list[torch.Tensor], length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
