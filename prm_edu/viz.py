@@ -137,9 +137,12 @@ def table_frame(rows: dict[str, dict[str, float]], spreads: dict[str, dict[str, 
     import pandas as pd  # pandas comes with seaborn; only notebooks need it
 
     means = pd.DataFrame(rows).T  # (methods, columns)
-    shown = means.map(lambda v: f"{v:.{digits}f}")
+    def text(frame, template: str):  # every cell formatted (Series.map: any pandas seaborn brings)
+        return frame.apply(lambda column: column.map(template.format))
+
+    shown = text(means, f"{{:.{digits}f}}")
     if spreads is not None:
-        shown = shown + pd.DataFrame(spreads).T.reindex_like(means).map(lambda s: f" ± {s:.{digits}f}")
+        shown = shown + text(pd.DataFrame(spreads).T.reindex_like(means), f" ± {{:.{digits}f}}")
     best = best_learned(rows)
 
     def bold(frame):

@@ -69,14 +69,14 @@ class MultiHeadAttention(nn.Module):
     def forward(self, e: torch.Tensor, padding_mask: torch.Tensor | None = None, need_weights: bool = True):
         """e: (B, L, d). Returns MH(E) (B, L, d) and the weights (B, h, L, L) (None on the fast path)."""
         v = self._heads(self.v(e))  # (B, h, L, d_head)
-        if not self.list_attention:
+        if not self.list_attention:  # the attention-free control: each item's own value
             out, weights = v, (_self_only_weights(v, padding_mask) if need_weights else None)
-        elif self.fast and not need_weights:
-            q, k = self._heads(self.q(e)), self._heads(self.k(e))  # each (B, h, L, d_head)
-            out, weights = _fused_attention(q, k, v, padding_mask), None
         else:
             q, k = self._heads(self.q(e)), self._heads(self.k(e))  # each (B, h, L, d_head)
-            out, weights = scaled_dot_product_attention(q, k, v, padding_mask)
+            if self.fast and not need_weights:
+                out, weights = _fused_attention(q, k, v, padding_mask), None
+            else:
+                out, weights = scaled_dot_product_attention(q, k, v, padding_mask)
         b, _, length, _ = out.shape
         out = out.transpose(1, 2).reshape(b, length, self.n_heads * self.head_dim)  # (B, h, L, d_head) -> (B, L, h*d_head)
         return self.o(out), weights  # (B, L, d)
