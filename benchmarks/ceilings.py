@@ -6,7 +6,7 @@ item-only one). No re-ranker is trained.
     python benchmarks/ceilings.py [--seeds 3] [--world personalized|item-only] [--pretrain-epochs N] [--pretrain-batch B]
 
 `--pretrain-epochs` and `--pretrain-batch` change how the click model trains (the demo's
-default: `prm_edu.pipeline.DEMO_PRETRAIN_FIT`).
+default: `prm_edu.experiment.config.DEMO_PRETRAIN_FIT`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from common import machine, markdown_table
 
 from prm_edu.ceilings import ceiling_rows
 from prm_edu.data.world import RANKERS, WorldConfig
-from prm_edu.pipeline import DemoConfig, prepare
+from prm_edu.experiment import DemoConfig
+from prm_edu.experiment.prepare import prepare
 
 
 def main() -> None:

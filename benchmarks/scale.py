@@ -1,6 +1,6 @@
 """Quality across scale: PRM-Personalized's share of the oracle's gain on the simulated world
 as the number of logged requests grows and as the lists grow, with the training time.
-The demo's settings otherwise (`prm_edu.pipeline.DemoConfig`), one seed.
+The demo's settings otherwise (`prm_edu.experiment.DemoConfig`), one seed.
 
     python benchmarks/scale.py       # a markdown table and benchmarks/scale.png
 """
@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from common import machine, markdown_table  # noqa: E402
 
-from prm_edu.pipeline import MAIN_ROWS, DemoConfig, run  # noqa: E402
+from prm_edu.experiment import MAIN_ROWS, DemoConfig  # noqa: E402
+from prm_edu.experiment.demo import run  # noqa: E402
 
 ROWS = {"PRM-Personalized": MAIN_ROWS["PRM-Personalized"], "PRM-Personalized, no PE": MAIN_ROWS["PRM-Personalized, no PE"]}
 

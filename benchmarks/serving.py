@@ -21,7 +21,7 @@ L, D_X, D_PV = 30, 10, 40  # the demo: the world's 10 item features, DeepFM's 40
 
 def build(fused: bool) -> PRM:
     torch.manual_seed(0)
-    return PRM(PRMConfig(d_x=D_X, d_pv=D_PV, max_len=L, head_dim=32, fast_attention=fused)).eval()
+    return PRM(PRMConfig(d_x=D_X, d_pv=D_PV, max_len=L, head_dim=32, fused_attention=fused)).eval()
 
 
 def latencies(fn, calls: int) -> tuple[float, float]:

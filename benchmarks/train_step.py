@@ -64,7 +64,7 @@ def models() -> dict[str, nn.Module]:
     out = {
         "prm-edu PRM, d-wide heads (paper)": PRM(PRMConfig(**base)),
         "prm-edu PRM, split heads": PRM(PRMConfig(**base, head_dim=D // HEADS)),
-        "prm-edu PRM, split heads, fused": PRM(PRMConfig(**base, head_dim=D // HEADS, fast_attention=True)),
+        "prm-edu PRM, split heads, fused": PRM(PRMConfig(**base, head_dim=D // HEADS, fused_attention=True)),
         "nn.TransformerEncoder reference": TorchReference(),
     }
     allrank = allrank_model()

@@ -2,7 +2,7 @@
 
 The pieces live in submodules (`prm_edu.data.world`, `prm_edu.ctr`, `prm_edu.prm`,
 `prm_edu.losses`, `prm_edu.metrics`, `prm_edu.baselines`, `prm_edu.train`,
-`prm_edu.pipeline`, `prm_edu.viz`, `prm_edu.widgets`); the names most used are here.
+`prm_edu.experiment`, `prm_edu.viz`, `prm_edu.widgets`); the names most used are here.
 """
 
 from prm_edu.baselines import DLCM, DLCMConfig

@@ -13,7 +13,8 @@
   DLCM sees the list, but only through one left-to-right memory, not by letting every
   item attend to every other.
 
-All re-rankers share PRM's call: model(x, pv, padding_mask) -> logits (B, L).
+All re-rankers share PRM's call: model(x, pv, padding_mask, ranks) -> logits (B, L), where
+`ranks` (B, L) is each slot's initial rank (None: slot i holds the item of rank i).
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def _reverse_real(t: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return t.gather(1, source.view(*source.shape, *([1] * (t.ndim - 2))).expand_as(t))
 
 
+def _take_slots(t: torch.Tensor | None, order: torch.Tensor) -> torch.Tensor | None:
+    """Row b of t (B, L, ...) with its slots in the order order[b] (B, L)."""
+    if t is None:
+        return None
+    return t.gather(1, order.view(*order.shape, *([1] * (t.ndim - 2))).expand_as(t))
+
+
 class DLCM(nn.Module):
     def __init__(self, config: DLCMConfig) -> None:
         super().__init__()
@@ -52,10 +60,18 @@ class DLCM(nn.Module):
         self.w = nn.Linear(config.d_hidden, config.d_hidden)  # W, b
         self.v = nn.Linear(config.d_hidden, 1, bias=False)  # V
 
-    def forward(self, x: torch.Tensor, pv: torch.Tensor | None = None, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (B, L), 0 at padded slots."""
+    def forward(self, x: torch.Tensor, pv: torch.Tensor | None = None, padding_mask: torch.Tensor | None = None,
+                ranks: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, L), 0 at padded slots. The GRU reads the list in the initial order: by `ranks`
+        when given, else in the slot order."""
         if x.ndim != 3 or x.shape[2] != self.config.d_x:
             raise ValueError(f"DLCM: x must be (B, L, d_x={self.config.d_x}), got {tuple(x.shape)}")
+        if ranks is not None:
+            if tuple(ranks.shape) != tuple(x.shape[:2]):
+                raise ValueError(f"DLCM: ranks must be (B, L) = {tuple(x.shape[:2])}, got {tuple(ranks.shape)}")
+            order = ranks.argsort(dim=1)  # (B, L) the slot holding rank r
+            logits = self(_take_slots(x, order), _take_slots(pv, order), _take_slots(padding_mask, order))  # by rank
+            return logits.gather(1, ranks)  # back to the slots
         b, length, _ = x.shape
         if padding_mask is None:
             padding_mask = torch.zeros(b, length, dtype=torch.bool, device=x.device)

@@ -4,14 +4,14 @@
     prm-edu movielens [--source PATH] [--seeds N] [--fast]
     prm-edu device
 
-`demo` runs the main job on the built-in simulated world (see `prm_edu.pipeline`):
+`demo` runs the main job on the built-in simulated world (see `prm_edu.experiment.demo`):
 pre-train the PV click model, train DLCM, PRM-BASE and PRM-Personalized on logged
 clicks, and print one table: the paper's metrics on the logged clicks of the test
 requests, expected clicks per list under the true click model, and the share of the
 oracle's gain, for the initial order, each re-ranker and the oracles. Figures
 (learning curves, one attention heatmap) go to --out.
 
-`movielens` builds the same table on MovieLens-100K (see `prm_edu.movielens_job`),
+`movielens` builds the same table on MovieLens-100K (see `prm_edu.experiment.movielens`),
 read from --source (a folder, ml-100k.zip or a recbole wheel), $PRM_EDU_MOVIELENS, or an
 installed recbole package, beside the paper's e-commerce table.
 
@@ -24,13 +24,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from prm_edu.data.world import RANKERS, WorldConfig
-from prm_edu.pipeline import ABLATION_ROWS, MAIN_ROWS, RERANK_FIT, DemoConfig, run
+from prm_edu.data.world import RANKERS
+from prm_edu.experiment.config import demo_config, movielens_config
+from prm_edu.experiment.demo import run
+from prm_edu.experiment.evaluate import mean_and_spread, paired_differences
+from prm_edu.experiment.rerankers import ABLATION_ROWS, MAIN_ROWS
 from prm_edu.runtime import device, fast_mode
 
 
@@ -50,15 +50,6 @@ def format_table(rows: dict[str, dict[str, float]], spreads: dict[str, dict[str,
     for name in rows:
         lines.append(" ".join([name.ljust(name_width)] + [cell(name, c).rjust(w) for c, w in zip(columns, widths)]))
     return "\n".join(lines)
-
-
-def demo_config(fast: bool, seed: int, ranker: str = "personalized") -> DemoConfig:
-    """The demo's settings: `fast` a small version; `ranker` the world's initial ranker (see WorldConfig.ranker)."""
-    config = DemoConfig(seed=seed, world=WorldConfig(ranker=ranker))
-    if fast:  # a small world and short training: the same steps, in seconds
-        config = replace(config, world=replace(config.world, n_users=600, n_items=300, n_requests=4000),
-                         pretrain_requests=4000, fit=replace(RERANK_FIT, epochs=4, warmup_steps=50), prm={"d_model": 32, "d_ff": 64})
-    return config
 
 
 def _figures(result: dict, out: Path) -> list[Path]:
@@ -103,51 +94,14 @@ def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress
     return "\n".join(lines)
 
 
-# The paper's claims as pairs of rows: (better, worse), each with what the difference measures
-CLAIMS = [
-    ("PRM-Personalized", "PRM-Personalized, no attention", "list context (attention) pays"),
-    ("PRM-Personalized", "PRM-BASE", "PV pays"),
-    ("PRM-Personalized", "PRM-Personalized, no PE", "PE pays"),
-    ("PRM-BASE", "DLCM", "PRM-BASE beats DLCM"),
-    ("DLCM", "initial order", "DLCM beats the initial order"),
-    ("PRM-Personalized", "pointwise (click model)", "PRM-Personalized beats the pointwise click model"),
-    ("PRM-Personalized", "context-blind oracle", "PRM-Personalized beats the context-blind oracle"),
-]
-
-
-def paired_differences(tables: list[dict[str, dict[str, float]]], columns: tuple[str, ...] = ("oracle gain", "MAP@10"),
-                       claims: list[tuple[str, str, str]] = CLAIMS) -> dict[str, dict[str, float]]:
-    """For each claim whose two rows are in `tables` (one table per seed): per column, the mean over seeds
-    of (better - worse), the std of those per-seed differences, and whether the claim holds: mean > 2 std."""
-    out = {}
-    for better, worse, claim in claims:
-        if better not in tables[0] or worse not in tables[0]:
-            continue
-        row = {}
-        for column in columns:
-            differences = np.array([t[better][column] - t[worse][column] for t in tables])
-            mean, std = float(differences.mean()), float(differences.std())
-            row |= {f"{column}: mean": mean, f"{column}: std": std, f"{column}: holds": float(mean > 2 * std)}
-        out[f"{claim} ({better} - {worse})"] = row
-    return out
-
-
-def mean_and_spread(tables: list[dict[str, dict[str, float]]]) -> tuple[dict, dict]:
-    """Per row and column: the mean and the standard deviation over `tables` (one per seed)."""
-    mean = {name: {c: float(np.mean([t[name][c] for t in tables])) for c in tables[0][name]} for name in tables[0]}
-    spread = {name: {c: float(np.std([t[name][c] for t in tables])) for c in tables[0][name]} for name in tables[0]}
-    return mean, spread
-
-
 def run_movielens(source: Path | None, seeds: int, fast: bool, progress: bool = False) -> str:
     from prm_edu import paper
     from prm_edu.data.movielens import load_movielens
-    from prm_edu.movielens_job import MovieLensConfig, fast_config
-    from prm_edu.movielens_job import run as run_job
+    from prm_edu.experiment import movielens
 
     start = time.perf_counter()
     data = load_movielens(source)
-    results = [run_job(data, fast_config(seed) if fast else MovieLensConfig(seed=seed), progress) for seed in range(seeds)]
+    results = [movielens.run(data, movielens_config(fast, seed), progress) for seed in range(seeds)]
     elapsed = time.perf_counter() - start
     mean, spread = mean_and_spread([r["rows"] for r in results])
     counts = results[0]["n_requests"]

@@ -73,6 +73,8 @@ class WithPositionBias(nn.Module):
                 raise ValueError(f"WithPositionBias: log_examination must be ({max_len},), got {tuple(log_examination.shape)}")
             self.register_buffer("beta", log_examination.float().clone())  # fixed
 
-    def forward(self, x: torch.Tensor, pv: torch.Tensor, padding_mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """Training logits (B, L): the model's logits plus beta at each slot's initial position."""
-        return self.model(x, pv, padding_mask) + self.beta[positions].masked_fill(padding_mask, 0.0)
+    def forward(self, x: torch.Tensor, pv: torch.Tensor, padding_mask: torch.Tensor, ranks: torch.Tensor,
+                shown_at: torch.Tensor) -> torch.Tensor:
+        """Training logits (B, L): the model's logits (it reads the initial `ranks`) plus beta at the
+        position each item was displayed at (`shown_at`)."""
+        return self.model(x, pv, padding_mask, ranks) + self.beta[shown_at].masked_fill(padding_mask, 0.0)

@@ -76,16 +76,26 @@ def list_labels(batch, world, row: int) -> list[str]:
 
 
 @torch.no_grad()
-def attention_of(model, batch, row: int) -> list[torch.Tensor]:
-    """Every block's attention weights (h, n, n) for list `row` of `batch`, real items only."""
+@torch.no_grad()
+def logits_and_attention(model, x: torch.Tensor, pv: torch.Tensor, padding_mask: torch.Tensor | None = None,
+                         ranks: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """One PRM forward pass in eval mode on the model's device: the logits (B, L) and every block's
+    attention weights (B, h, L, L), both on the CPU."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    part = batch[row : row + 1].to(device)
-    _, attention = model(part.x, part.pv, part.padding_mask, return_attention=True)
+    to = lambda t: None if t is None else t.to(device)  # noqa: E731
+    logits, attention = model(to(x), to(pv), to(padding_mask), to(ranks), return_attention=True)
     model.train(was_training)
+    return logits.cpu(), [w.cpu() for w in attention]
+
+
+def attention_of(model, batch, row: int) -> list[torch.Tensor]:
+    """Every block's attention weights (h, n, n) for list `row` of `batch`, real items only."""
+    part = batch[row : row + 1]
+    _, attention = logits_and_attention(model, part.x, part.pv, part.padding_mask, part.ranks)
     n = int((~batch.padding_mask[row]).sum())
-    return [w[0, :, :n, :n].cpu() for w in attention]
+    return [w[0, :, :n, :n] for w in attention]
 
 
 def plot_attention_grid(attention: list[torch.Tensor], labels: list[str], path: str | Path | None = None):

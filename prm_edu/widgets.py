@@ -4,6 +4,7 @@ widgets only call them and show the result."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -14,6 +15,7 @@ from prm_edu import viz
 from prm_edu.ctr import inputs_from_world
 from prm_edu.ctr.pretrain import predict
 from prm_edu.data.world import World, WorldConfig
+from prm_edu.metrics import rank_order
 
 
 def effect_sizes(config: WorldConfig, n_requests: int = 2000) -> dict[str, float]:
@@ -36,7 +38,7 @@ def world_effects_explorer(config: WorldConfig | None = None, n_requests: int = 
     out = widgets.HTML()
 
     def update(_=None) -> None:
-        changed = config.replace(**{name: box.value for name, box in boxes.items()})
+        changed = replace(config, **{name: box.value for name, box in boxes.items()})
         out.value = f"<code>{format_effects(effect_sizes(changed, n_requests))}</code>"
 
     for box in boxes.values():
@@ -125,13 +127,9 @@ def explain_request(model, prepared, row: int, items: np.ndarray | None = None, 
         pv = prepared.pv_of(user, items, history)  # (1, n, d_pv)
     else:
         pv = x.new_zeros((1, len(items), 0))
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    logits, attention = model(x.to(device), pv.to(device), return_attention=True)
-    model.train(was_training)
-    score = torch.softmax(logits[0].cpu(), dim=-1).numpy()  # (n,)
-    order = np.argsort(-score, kind="stable")  # PRM's order: indices into `items`
+    logits, attention = viz.logits_and_attention(model, x, pv)  # (1, n), each (1, h, n, n)
+    score = torch.softmax(logits[0], dim=-1).numpy()  # (n,)
+    order = rank_order(logits)[0].numpy()  # PRM's order: indices into `items`
     users = np.array([user])
     oracle = truth.oracle_order(users, items[None])[0]
     p_initial = truth.click_probabilities(users, items[None])[0]
@@ -139,7 +137,7 @@ def explain_request(model, prepared, row: int, items: np.ndarray | None = None, 
     return {"user": user, "items": items, "score": score, "order": order, "p_initial": p_initial, "p_reranked": p_reranked,
             "clicks": {"initial": float(p_initial.sum()), "PRM": float(p_reranked.sum()),
                        "oracle": float(truth.expected_clicks(users, items[oracle][None])[0])},
-            "attention": [w[0].cpu() for w in attention]}
+            "attention": [w[0] for w in attention]}
 
 
 def _png(fig) -> bytes:
@@ -183,7 +181,7 @@ def rerank_explorer(model, prepared) -> widgets.VBox:
     and what-ifs: swap two items of the input list, give the user another user's (or no)
     history, switch the world's list-context effect off (the truth that judges the orders)."""
     world = prepared.world
-    without_context = World(world.config.replace(context=False))  # same users and items, another click model
+    without_context = World(replace(world.config, context=False))  # same users and items, another click model
     request = widgets.BoundedIntText(value=0, min=0, max=len(prepared.test_log) - 1, description="request")
     first = widgets.BoundedIntText(value=0, min=0, max=world.config.list_len - 1, description="swap")
     second = widgets.BoundedIntText(value=1, min=0, max=world.config.list_len - 1, description="with")

@@ -104,7 +104,7 @@ def test_personalization_is_real():
     """DeepFM without the user's profile and history (item features only) ranks clicks worse.
     Position bias is switched off here: it moves clicks more than anything an item-and-user
     model can see, and would shrink the gap this test is about (0.06 of AUC here, 0.01 with it)."""
-    world = World(SMALL.replace(position_bias=False))
+    world = World(replace(SMALL, position_bias=False))
     log = world.sample_requests()
     full = pretrain(world, log, CTRConfig(model="deepfm"), fit_config=QUICK)
     item_only = FeatureSpec.for_world(world, profile=False, history=False)
@@ -134,7 +134,7 @@ def test_pretraining_and_pv_on_every_device(world, log, device):
 
 
 def test_pv_for_lists_aligns_with_the_initial_lists(trained):
-    world = World(SMALL.replace(min_list_len=5))
+    world = World(replace(SMALL, min_list_len=5))
     log = world.sample_requests(50)
     result = trained["deepfm"]
     pv = pv_for_lists(result.model, world, result.spec, log)

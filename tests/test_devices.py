@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from prm_edu import WorldConfig
-from prm_edu.pipeline import RERANK_FIT, DemoConfig, logits_of, prepare, train_reranker
+from prm_edu.experiment import DemoConfig, logits_of, train_reranker
+from prm_edu.experiment.config import RERANK_FIT
+from prm_edu.experiment.prepare import prepare
 from prm_edu.prm import PRM, PRMConfig
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device")
@@ -28,12 +30,12 @@ def test_asking_for_cuda_without_it_is_a_clear_error():
 
 
 @needs_cuda
-@pytest.mark.parametrize("fast_attention", [False, True])
-def test_prm_forward_agrees_on_cpu_and_cuda(fast_attention):
+@pytest.mark.parametrize("fused_attention", [False, True])
+def test_prm_forward_agrees_on_cpu_and_cuda(fused_attention):
     """The same weights give the same logits and attention within 1e-5 (float32)."""
     torch.manual_seed(0)
     model = PRM(PRMConfig(d_x=6, d_pv=4, d_model=32, n_blocks=2, n_heads=2, head_dim=16, max_len=12,
-                          fast_attention=fast_attention)).eval()
+                          fused_attention=fused_attention)).eval()
     x, pv = torch.randn(8, 12, 6), torch.randn(8, 12, 4)
     padding_mask = torch.arange(12)[None, :] >= torch.tensor([12, 9, 5, 1, 12, 3, 7, 0])[:, None]
     with torch.no_grad():

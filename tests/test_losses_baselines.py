@@ -82,6 +82,10 @@ def test_dlcm_shapes_padding_and_order(device):
     swapped = x.clone()
     swapped[0, [4, 5]] = x[0, [5, 4]]
     assert not torch.allclose(net(swapped, None, mask)[0, :4], logits[0, :4])
+    # with the initial ranks given, DLCM reads the list in rank order whatever the slot order
+    perm = torch.tensor([2, 0, 5, 1, 3, 4], device=device)
+    ranks = torch.arange(6, device=device).expand(1, 6)
+    torch.testing.assert_close(net(x[:1, perm], None, mask[:1], ranks[:, perm]), logits[:1, perm])
 
 
 def test_fit_restores_the_best_epoch_and_is_deterministic():
@@ -146,8 +150,8 @@ def test_position_bias_estimate_and_wrapper():
     net = PRM(PRMConfig(d_x=3, d_model=8, max_len=4)).eval()
     fixed = WithPositionBias(net, 4, torch.log(torch.tensor([1.0, 0.5, 0.25, 0.125])))
     x, mask = torch.randn(2, 4, 3), torch.zeros(2, 4, dtype=torch.bool)
-    positions = torch.arange(4).expand(2, 4)
-    torch.testing.assert_close(fixed(x, None, mask, positions) - net(x, None, mask), fixed.beta.expand(2, 4))
+    ranks, shown_at = torch.arange(4).expand(2, 4), torch.tensor([[2, 0, 1, 3], [3, 2, 1, 0]])
+    torch.testing.assert_close(fixed(x, None, mask, ranks, shown_at) - net(x, None, mask), fixed.beta[shown_at])  # beta by display
     assert "beta" not in dict(fixed.named_parameters()) and "beta" in dict(WithPositionBias(net, 4).named_parameters())
 
 

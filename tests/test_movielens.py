@@ -138,7 +138,7 @@ def test_requests_are_split_by_time_without_leakage(sources):
     data = load_movielens(sources["grouplens folder"])
     config = RequestConfig(per_request=5, n_candidates=20, list_len=12, history_len=6)
     built = build_requests(data, config)
-    periods = [built[p] for p in ("early", "train", "valid", "test")]
+    periods = [built.periods[p] for p in ("early", "train", "valid", "test")]
     for before, after in zip(periods, periods[1:]):
         assert before.time.max() <= after.time.min()  # every period is later than the one before
     liked = {(u, i): t for u, i, r, t in zip(data.user, data.item, data.rating, data.timestamp) if r >= 4}
@@ -158,12 +158,12 @@ REAL = os.environ.get("PRM_EDU_MOVIELENS")
 
 @pytest.mark.skipif(not REAL, reason="MovieLens-100K not present: set PRM_EDU_MOVIELENS (CI does)")
 def test_real_movielens_runs_end_to_end():
-    from prm_edu.movielens_job import fast_config, run
+    from prm_edu.experiment import movielens, movielens_config
 
     data = load_movielens(REAL)
     assert (len(data), data.n_users, data.n_items) == (100_000, 943, 1682)
     assert set(np.unique(data.rating)) == {1, 2, 3, 4, 5}
-    result = run(data, fast_config(0))
+    result = movielens.run(data, movielens_config(fast=True, seed=0))
     rows = result["rows"]
     assert result["n_requests"]["test"] > 500
     assert rows["PRM-Personalized"]["MAP@10"] > rows["initial order"]["MAP@10"]

@@ -8,6 +8,7 @@ import pytest
 import tomllib
 
 from prm_edu import cli
+from prm_edu.experiment import paired_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name, where they differ
@@ -60,8 +61,8 @@ def test_demo_bad_argument_is_a_clear_error(capsys):
 def test_paired_differences_say_when_a_claim_holds_over_seeds():
     seeds = [{"PRM-Personalized": {"oracle gain": p, "MAP@10": 0.7}, "PRM-BASE": {"oracle gain": b, "MAP@10": m}}
              for p, b, m in ((0.50, 0.30, 0.71), (0.45, 0.30, 0.69), (0.40, 0.35, 0.70))]
-    row = cli.paired_differences(seeds)["PV pays (PRM-Personalized - PRM-BASE)"]
+    row = paired_differences(seeds)["PV pays (PRM-Personalized - PRM-BASE)"]
     assert np.isclose(row["oracle gain: mean"], 0.4 / 3) and np.isclose(row["oracle gain: std"], np.std([0.2, 0.15, 0.05]))
     assert row["oracle gain: holds"] == 1.0  # 0.133 > 2 x 0.062
     assert row["MAP@10: holds"] == 0.0  # mean 0, spread 0.008
-    assert len(cli.paired_differences(seeds)) == 1  # claims whose rows are missing are left out
+    assert len(paired_differences(seeds)) == 1  # claims whose rows are missing are left out

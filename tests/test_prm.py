@@ -41,7 +41,7 @@ def test_multi_head_attention_equals_torch(device):
 @pytest.mark.parametrize("head_dim", [None, 8])
 def test_fused_path_equals_hand_written(head_dim, device):
     torch.manual_seed(0)
-    attention = MultiHeadAttention(d_model=16, n_heads=2, head_dim=head_dim, fast=True).eval().to(device)
+    attention = MultiHeadAttention(d_model=16, n_heads=2, head_dim=head_dim, fused=True).eval().to(device)
     e = torch.randn(B, L, 16, device=device)
     padding_mask = inputs(lengths=(7, 5, 0, 1))[2].to(device)  # one list is all padding
     fast, no_weights = attention(e, padding_mask, need_weights=False)
@@ -85,6 +85,30 @@ def test_without_position_embedding_permuting_the_list_permutes_the_logits():
     torch.testing.assert_close(net(x[:, perm], pv[:, perm]), net(x, pv)[:, perm], rtol=1e-5, atol=1e-5)
     with_pe = model()  # and with the position embedding it does not
     assert not torch.allclose(with_pe(x[:, perm], pv[:, perm]), with_pe(x, pv)[:, perm], atol=1e-4)
+
+
+@pytest.mark.parametrize("position", ["learned", "sinusoidal"])
+def test_ranks_follow_the_item_not_the_slot(position, device):
+    """With explicit initial ranks, a list fed in another slot order gets the same logit per item:
+    PE reads each item's rank, never its slot. Without ranks the slot is taken as the rank."""
+    x, pv, _ = inputs()
+    net = model(position=position).to(device)
+    x, pv = x.to(device), pv.to(device)
+    perm = torch.randperm(L, generator=torch.Generator().manual_seed(1)).to(device)
+    ranks = torch.arange(L, device=device).expand(B, L)
+    logits = net(x, pv)
+    torch.testing.assert_close(net(x, pv, ranks=ranks), logits)  # the default is the slot order
+    torch.testing.assert_close(net(x[:, perm], pv[:, perm], ranks=ranks[:, perm]), logits[:, perm], rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(net(x[:, perm], pv[:, perm]), logits[:, perm], atol=1e-4)  # slots read as ranks
+
+
+def test_bad_ranks_raise():
+    x, pv, _ = inputs()
+    net = model()
+    with pytest.raises(ValueError, match="ranks must be int64"):
+        net(x, pv, ranks=torch.zeros(B, L - 1, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"ranks must be in \[0, max_len=10\)"):
+        net(x, pv, ranks=torch.full((B, L), 10))
 
 
 @pytest.mark.parametrize("position", ["learned", "sinusoidal", "none"])
@@ -144,8 +168,8 @@ def test_input_layer_follows_the_paper():
     layer = InputLayer(D_X, D_PV, 16, max_len=10)
     e, parts = layer(x, pv, return_parts=True)
     torch.testing.assert_close(parts["e_prime"], torch.cat([x, pv], -1))  # E' = [X ; PV]
-    torch.testing.assert_close(parts["e_second"], parts["e_prime"] + layer.position_embedding[:L])  # E'' = E' + PE
-    torch.testing.assert_close(e, parts["e_second"] @ layer.proj.weight.T + layer.proj.bias)  # E = E'' W^E + b^E
+    torch.testing.assert_close(parts["e_double_prime"], parts["e_prime"] + layer.position_embedding[:L])  # E'' = E' + PE
+    torch.testing.assert_close(e, parts["e_double_prime"] @ layer.proj.weight.T + layer.proj.bias)  # E = E'' W^E + b^E
     assert e.shape == (B, L, 16) and layer.position_embedding.shape == (10, D_X + D_PV)
 
 

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from prm_edu import widgets
-from prm_edu.cli import demo_config
 from prm_edu.ctr.pretrain import PRETRAIN_FIT
 from prm_edu.data.world import WorldConfig
-from prm_edu.pipeline import build_prm, prepare
+from prm_edu.experiment import demo_config
+from prm_edu.experiment.prepare import prepare
+from prm_edu.experiment.rerankers import build_prm
 
 matplotlib.use("Agg")
 
@@ -27,7 +28,7 @@ def prepared():
 @pytest.fixture(scope="module")
 def model(prepared):
     torch.manual_seed(0)
-    return build_prm(prepared, personalized=True, d_model=16, d_ff=32)
+    return build_prm(prepared.train, d_model=16, d_ff=32)
 
 
 def test_world_effects_explorer_recomputes_on_each_switch():

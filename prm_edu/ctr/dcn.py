@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from prm_edu.ctr.base import CTRConfig, mlp
+from prm_edu.ctr.base import ClickModel, CTRConfig, mlp
 from prm_edu.ctr.features import CTRInputs, FeatureEncoder, FeatureSpec
 
 
@@ -26,7 +26,7 @@ class CrossLayer(nn.Module):
         return x0 * (x @ self.w).unsqueeze(-1) + self.b + x  # (N, width)
 
 
-class DCN(nn.Module):
+class DCN(ClickModel, name="dcn"):
     def __init__(self, spec: FeatureSpec, config: CTRConfig) -> None:
         super().__init__()
         width = spec.n_fields * config.embed_dim
@@ -46,3 +46,7 @@ class DCN(nn.Module):
 
     def forward(self, inputs: CTRInputs) -> torch.Tensor:
         return self.out(self.pv(inputs)).squeeze(-1)  # (N,)
+
+    @property
+    def output_bias(self) -> nn.Parameter:
+        return self.out.bias

@@ -11,12 +11,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from prm_edu.ctr.base import CTRConfig, mlp
+from prm_edu.ctr.base import ClickModel, CTRConfig, mlp
 from prm_edu.ctr.features import CTRInputs, FeatureEncoder, FeatureSpec
 from prm_edu.ctr.fm import fm_interaction
 
 
-class DeepFM(nn.Module):
+class DeepFM(ClickModel, name="deepfm"):
     def __init__(self, spec: FeatureSpec, config: CTRConfig) -> None:
         super().__init__()
         self.encoder = FeatureEncoder(spec, config.embed_dim)
@@ -35,3 +35,7 @@ class DeepFM(nn.Module):
         pv = self.pv(inputs)
         fm_part, deep_part = pv[:, : self.embed_dim], pv[:, self.embed_dim :]
         return self.bias + self.encoder.first_order(inputs) + fm_part.sum(dim=1) + self.deep_out(deep_part).squeeze(-1)
+
+    @property
+    def output_bias(self) -> nn.Parameter:
+        return self.bias

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from prm_edu.ctr.base import CTRConfig
+from prm_edu.ctr.base import ClickModel, CTRConfig
 from prm_edu.ctr.features import CTRInputs, FeatureEncoder, FeatureSpec
 
 
@@ -26,7 +26,7 @@ def fm_interaction(embeddings: torch.Tensor) -> torch.Tensor:
     return 0.5 * (square_of_sum - sum_of_squares)
 
 
-class FM(nn.Module):
+class FM(ClickModel, name="fm"):
     def __init__(self, spec: FeatureSpec, config: CTRConfig) -> None:
         super().__init__()
         self.encoder = FeatureEncoder(spec, config.embed_dim)
@@ -40,3 +40,7 @@ class FM(nn.Module):
     def forward(self, inputs: CTRInputs) -> torch.Tensor:
         """Logits (N,)."""
         return self.bias + self.encoder.first_order(inputs) + self.pv(inputs).sum(dim=1)
+
+    @property
+    def output_bias(self) -> nn.Parameter:
+        return self.bias

@@ -11,11 +11,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from prm_edu.ctr.base import CTRConfig, mlp
+from prm_edu.ctr.base import ClickModel, CTRConfig, mlp
 from prm_edu.ctr.features import CTRInputs, FeatureEncoder, FeatureSpec
 
 
-class FNN(nn.Module):
+class FNN(ClickModel, name="fnn"):
     def __init__(self, spec: FeatureSpec, config: CTRConfig) -> None:
         super().__init__()
         self.encoder = FeatureEncoder(spec, config.embed_dim)
@@ -29,3 +29,7 @@ class FNN(nn.Module):
 
     def forward(self, inputs: CTRInputs) -> torch.Tensor:
         return self.out(self.pv(inputs)).squeeze(-1)  # (N,)
+
+    @property
+    def output_bias(self) -> nn.Parameter:
+        return self.out.bias

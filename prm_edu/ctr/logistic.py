@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from prm_edu.ctr.base import CTRConfig
+from prm_edu.ctr.base import ClickModel, CTRConfig
 from prm_edu.ctr.features import CTRInputs, FeatureEncoder, FeatureSpec
 
 
-class Logistic(nn.Module):
+class Logistic(ClickModel, name="logistic"):
     def __init__(self, spec: FeatureSpec, config: CTRConfig) -> None:
         super().__init__()
         self.encoder = FeatureEncoder(spec, config.embed_dim)  # only its first-order weights are used
@@ -25,3 +25,7 @@ class Logistic(nn.Module):
 
     def pv(self, inputs: CTRInputs) -> torch.Tensor:
         return self.forward(inputs).unsqueeze(-1)  # (N, 1)
+
+    @property
+    def output_bias(self) -> nn.Parameter:
+        return self.bias

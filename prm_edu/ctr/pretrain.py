@@ -21,23 +21,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from prm_edu import metrics
-from prm_edu.ctr.base import CTRConfig
-from prm_edu.ctr.dcn import DCN
-from prm_edu.ctr.deepfm import DeepFM
+from prm_edu.ctr.base import CLICK_MODELS, ClickModel, CTRConfig
 from prm_edu.ctr.features import CTRInputs, FeatureSpec, inputs_from_world
-from prm_edu.ctr.fm import FM
-from prm_edu.ctr.fnn import FNN
-from prm_edu.ctr.logistic import Logistic
 from prm_edu.data.world import RequestLog, World
 from prm_edu.losses import binary_cross_entropy
 from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
-CLICK_MODELS = {"fm": FM, "fnn": FNN, "deepfm": DeepFM, "dcn": DCN, "logistic": Logistic}
 PRETRAIN_FIT = FitConfig(epochs=10, batch_size=4096, lr=5e-3, patience=2)
 
 
-def build_click_model(spec: FeatureSpec, config: CTRConfig, seed: int = 0) -> nn.Module:
+def build_click_model(spec: FeatureSpec, config: CTRConfig, seed: int = 0) -> ClickModel:
     """A fresh click model named by `config.model`, its weights drawn from `seed`."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -50,16 +44,16 @@ class Impressions:
 
     inputs: CTRInputs
     labels: torch.Tensor  # (N,) float32, 1 = clicked
-    positions: torch.Tensor  # (N,) int64, 0-based position in the logged list
+    shown_at: torch.Tensor  # (N,) int64, 0-based position it was displayed at in the logged list
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index) -> Impressions:
-        return Impressions(self.inputs[index], self.labels[index], self.positions[index])
+        return Impressions(self.inputs[index], self.labels[index], self.shown_at[index])
 
     def to(self, device) -> Impressions:
-        return Impressions(self.inputs.to(device), self.labels.to(device), self.positions.to(device))
+        return Impressions(self.inputs.to(device), self.labels.to(device), self.shown_at.to(device))
 
 
 def impressions_from_log(world: World, spec: FeatureSpec, log: RequestLog) -> Impressions:
@@ -83,9 +77,9 @@ class PositionAware(nn.Module):
         self.model = model
         self.beta = nn.Parameter(torch.full((max_len,), 2.0))  # examination logits, start near "always seen"
 
-    def log_click_probability(self, inputs: CTRInputs, positions: torch.Tensor) -> torch.Tensor:
+    def log_click_probability(self, inputs: CTRInputs, shown_at: torch.Tensor) -> torch.Tensor:
         """log P(click) (N,) = log sigmoid(beta_j) + log sigmoid(logit)."""
-        return F.logsigmoid(self.beta[positions]) + F.logsigmoid(self.model(inputs))
+        return F.logsigmoid(self.beta[shown_at]) + F.logsigmoid(self.model(inputs))
 
     def log_examination(self) -> torch.Tensor:
         """log P(seen | j) relative to position 0, (max_len,)."""
@@ -100,27 +94,31 @@ def position_aware_bce(log_p: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
 
 
 @torch.no_grad()
-def predict(model: nn.Module, inputs: CTRInputs, batch_size: int = 8192, what: str = "logit") -> torch.Tensor:
-    """The model's logits (N,) or pv (N, d_pv) for many impressions, in batches, without gradients.
-    The model runs on its own device; the result is on the CPU (it feeds numpy-facing code)."""
+def _in_batches(model: ClickModel, compute, inputs: CTRInputs, batch_size: int, empty: tuple[int, ...]) -> torch.Tensor:
+    """compute(batch) for many impressions, in batches, in eval mode, on the model's device; the result on the CPU."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = []
-    for start in range(0, len(inputs), batch_size):
-        batch = inputs[start : start + batch_size].to(device)
-        out.append(model(batch) if what == "logit" else model.pv(batch))
+    out = [compute(inputs[start : start + batch_size].to(device)) for start in range(0, len(inputs), batch_size)]
     model.train(was_training)
-    if not out:
-        return torch.zeros((0,) if what == "logit" else (0, model.d_pv))
-    return torch.cat(out).cpu()  # one copy to the host, not one per batch
+    return torch.cat(out).cpu() if out else torch.zeros(empty)  # one copy to the host, not one per batch
+
+
+def predict(model: ClickModel, inputs: CTRInputs, batch_size: int = 8192) -> torch.Tensor:
+    """The model's logits (N,) for many impressions, on the CPU (they feed numpy-facing code)."""
+    return _in_batches(model, model, inputs, batch_size, (0,))
+
+
+def predict_pv(model: ClickModel, inputs: CTRInputs, batch_size: int = 8192) -> torch.Tensor:
+    """The model's pv (N, d_pv) for many impressions, on the CPU."""
+    return _in_batches(model, model.pv, inputs, batch_size, (0, model.d_pv))
 
 
 def evaluate_click_model(model: nn.Module, impressions: Impressions) -> dict[str, float]:
     """Log-loss (binary cross-entropy) and AUC of the predicted click probabilities on held-out impressions.
     For a `PositionAware` model the prediction includes the position: P(seen | j) * P(click | seen)."""
     if isinstance(model, PositionAware):
-        log_p = torch.cat([model.log_click_probability(part.inputs, part.positions)
+        log_p = torch.cat([model.log_click_probability(part.inputs, part.shown_at)
                            for part in (impressions[i : i + 8192] for i in range(0, len(impressions), 8192))])
         return {"logloss": position_aware_bce(log_p, impressions.labels).item(), "auc": metrics.auc(log_p, impressions.labels)}
     logits, labels = predict(model, impressions.inputs), impressions.labels.cpu()  # both on the CPU
@@ -182,7 +180,7 @@ def pretrain_on(train_set: Impressions, valid_set: Impressions, spec: FeatureSpe
 
     def loss_fn(m: nn.Module, batch: Impressions) -> torch.Tensor:
         if position_aware:
-            return position_aware_bce(m.log_click_probability(batch.inputs, batch.positions), batch.labels)
+            return position_aware_bce(m.log_click_probability(batch.inputs, batch.shown_at), batch.labels)
         return binary_cross_entropy(m(batch.inputs), batch.labels)
 
     start = time.perf_counter()
@@ -195,20 +193,19 @@ def pretrain_on(train_set: Impressions, valid_set: Impressions, spec: FeatureSpe
     return PretrainResult(model, spec, config, history, valid, seconds, log_examination)
 
 
-def _start_at_click_rate(model: nn.Module, rate: float) -> None:
+def _start_at_click_rate(model: ClickModel, rate: float) -> None:
     """Set the model's output bias to the log-odds of the training click rate: training then starts
     from the global CTR instead of from p = 0.5."""
     if not 0 < rate < 1:
         raise ValueError(f"pretrain: the training click rate must be in (0, 1), got {rate}")
-    bias = model.bias if isinstance(getattr(model, "bias", None), nn.Parameter) else model.out.bias  # FNN, DCN: out.bias
     with torch.no_grad():
-        bias.fill_(math.log(rate / (1 - rate)))
+        model.output_bias.fill_(math.log(rate / (1 - rate)))
 
 
-def _per_slot(model: nn.Module, world: World, spec: FeatureSpec, log: RequestLog, what: str, batch_size: int) -> torch.Tensor:
+def _per_slot(model: ClickModel, world: World, spec: FeatureSpec, log: RequestLog, what: str, batch_size: int) -> torch.Tensor:
     rows, slots = np.nonzero(~log.padding_mask)
     inputs = inputs_from_world(world, spec, log.users[rows], log.items[rows, slots])
-    values = predict(model, inputs, batch_size, what)  # (N,) or (N, d_pv)
+    values = predict_pv(model, inputs, batch_size) if what == "pv" else predict(model, inputs, batch_size)  # (N, d_pv) or (N,)
     out = torch.zeros((*log.items.shape, *values.shape[1:]), dtype=torch.float32)  # (R, L[, d_pv]), zeros at padding
     out[torch.as_tensor(rows), torch.as_tensor(slots)] = values.float()
     return out

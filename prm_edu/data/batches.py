@@ -2,8 +2,11 @@
 
     x             (B, L, d_x)   item features X, row i = x_i, in the initial order
     pv            (B, L, d_pv)  personalized vectors PV (d_pv = 0 without a click model)
-    positions     (B, L)        where each item was shown: 0 .. L-1 in the initial order,
-                                another permutation for lists shown in a random order
+    ranks         (B, L)        each slot's initial rank: 0 = the initial ranker's best item
+                                (what PRM's position embedding reads)
+    shown_at      (B, L)        where each item was displayed: its rank for lists shown in the
+                                initial order, another permutation for lists shown in a random
+                                order (what the position-bias term reads)
     labels        (B, L)        logged clicks
     padding_mask  (B, L)        True where padded (padding sits at the end of a row)
     users, items  (B,), (B, L)  ids, for measures under the world's click model
@@ -23,14 +26,15 @@ import torch
 from prm_edu.data.world import PAD, RequestLog
 
 
-FIELDS = ("x", "pv", "positions", "labels", "padding_mask", "users", "items")  # RerankBatch's tensors, in order
+FIELDS = ("x", "pv", "ranks", "shown_at", "labels", "padding_mask", "users", "items")  # RerankBatch's tensors, in order
 
 
 @dataclass
 class RerankBatch:
     x: torch.Tensor  # (B, L, d_x) float32
     pv: torch.Tensor  # (B, L, d_pv) float32
-    positions: torch.Tensor  # (B, L) int64
+    ranks: torch.Tensor  # (B, L) int64, initial rank of each slot
+    shown_at: torch.Tensor  # (B, L) int64, displayed position of each slot
     labels: torch.Tensor  # (B, L) float32
     padding_mask: torch.Tensor  # (B, L) bool
     users: torch.Tensor  # (B,) int64
@@ -38,11 +42,16 @@ class RerankBatch:
 
     def __post_init__(self) -> None:
         b, length = self.padding_mask.shape
-        shapes = {"x": self.x.shape[:2], "pv": self.pv.shape[:2], "positions": self.positions.shape,
+        shapes = {"x": self.x.shape[:2], "pv": self.pv.shape[:2], "ranks": self.ranks.shape, "shown_at": self.shown_at.shape,
                   "labels": self.labels.shape, "items": self.items.shape}
         for name, shape in shapes.items():
             if tuple(shape) != (b, length):
                 raise ValueError(f"RerankBatch.{name} must start with (B, L) = {(b, length)}, got {tuple(shape)}")
+        for name in ("ranks", "shown_at"):
+            slots = getattr(self, name)
+            if slots.numel() and (slots.min() < 0 or slots.max() >= length):
+                raise ValueError(f"RerankBatch.{name} must hold slot numbers in [0, {length}), "
+                                 f"got values in [{int(slots.min())}, {int(slots.max())}]")
         if self.x.ndim != 3 or self.pv.ndim != 3:
             raise ValueError(f"RerankBatch.x and .pv must be 3-D (B, L, d), got {self.x.ndim}-D and {self.pv.ndim}-D")
         if torch.isnan(self.x).any() or torch.isnan(self.pv).any():
@@ -79,13 +88,14 @@ class RerankBatch:
     def without_pv(self) -> RerankBatch:
         """The same lists with an empty PV (d_pv = 0), as PRM-BASE sees them."""
         empty = self.pv.new_zeros((*self.pv.shape[:2], 0))
-        return RerankBatch(self.x, empty, self.positions, self.labels, self.padding_mask, self.users, self.items)
+        return RerankBatch(self.x, empty, self.ranks, self.shown_at, self.labels, self.padding_mask, self.users, self.items)
 
 
 def rerank_batch(item_features: np.ndarray, log: RequestLog, pv: torch.Tensor | None = None,
                  shown_at: np.ndarray | None = None) -> RerankBatch:
     """All lists of `log` as one RerankBatch; `item_features` (I, d_x) gives X, `pv` (R, L, d_pv) the PV,
-    `shown_at` (R, L) the displayed positions (see `world.in_initial_order`; None: the initial order)."""
+    `shown_at` (R, L) the displayed positions (see `world.in_initial_order`; None: the slot order).
+    The ranks come from the log's initial scores: the best-scored real item has rank 0."""
     items = torch.as_tensor(log.items)
     padding_mask = items == PAD  # (R, L)
     features = torch.as_tensor(item_features, dtype=torch.float32)
@@ -95,14 +105,24 @@ def rerank_batch(item_features: np.ndarray, log: RequestLog, pv: torch.Tensor | 
     if tuple(pv.shape[:2]) != tuple(items.shape):
         raise ValueError(f"rerank_batch: pv must be (R, L, d_pv) with (R, L) = {tuple(items.shape)}, got {tuple(pv.shape)}")
     if shown_at is None:
-        positions = torch.arange(items.shape[1]).expand_as(items).clone()  # (R, L)
+        shown_at = torch.arange(items.shape[1]).expand_as(items).clone()  # (R, L)
     else:
-        positions = torch.as_tensor(shown_at, dtype=torch.int64)
-        if tuple(positions.shape) != tuple(items.shape):
-            raise ValueError(f"rerank_batch: shown_at must be (R, L) = {tuple(items.shape)}, got {tuple(positions.shape)}")
-    return RerankBatch(x=x, pv=pv.float() * (~padding_mask).unsqueeze(-1), positions=positions,
+        shown_at = torch.as_tensor(shown_at, dtype=torch.int64)
+        if tuple(shown_at.shape) != tuple(items.shape):
+            raise ValueError(f"rerank_batch: shown_at must be (R, L) = {tuple(items.shape)}, got {tuple(shown_at.shape)}")
+    return RerankBatch(x=x, pv=pv.float() * (~padding_mask).unsqueeze(-1), ranks=initial_ranks(log), shown_at=shown_at,
                        labels=torch.as_tensor(log.clicks, dtype=torch.float32), padding_mask=padding_mask,
                        users=torch.as_tensor(log.users), items=items)
+
+
+def initial_ranks(log: RequestLog) -> torch.Tensor:
+    """(R, L) each slot's rank by the log's initial scores: 0 for the best real item, padding last
+    (ties keep the slot order, so a log in the initial order gets 0 .. L-1 in every row)."""
+    keys = np.where(log.padding_mask, np.inf, -log.initial_scores)  # best first, padding last
+    order = np.argsort(keys, axis=1, kind="stable")  # (R, L) slot of rank r
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(order.shape[1])[None, :].repeat(len(order), 0), axis=1)
+    return torch.as_tensor(ranks, dtype=torch.int64)
 
 
 def concat(batches: list[RerankBatch]) -> RerankBatch:

@@ -25,8 +25,10 @@ import importlib.util
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -328,9 +330,18 @@ def item_features(data: MovieLens, before: int) -> np.ndarray:
     return np.concatenate([data.genres, dense.astype(np.float32)], axis=1).astype(np.float32)
 
 
+class Candidates(NamedTuple):
+    """One request before the initial ranker orders it."""
+
+    user: int
+    time: int  # the request's first rating
+    items: np.ndarray  # (n_candidates,) movie ids: the rated ones first, then the sampled ones
+    labels: np.ndarray  # (n_candidates,) float32, 1 = liked
+
+
 def _candidates(data: MovieLens, config: RequestConfig, in_period: np.ndarray, popularity: np.ndarray,
-                rng: np.random.Generator):
-    """Per request: user, time, candidate movies (n_candidates) and their labels."""
+                rng: np.random.Generator) -> list[Candidates]:
+    """Per request of the period: user, time, candidate movies and their labels."""
     rated_ever = [set() for _ in range(data.n_users)]
     for u, i in zip(data.user.tolist(), data.item.tolist()):
         rated_ever[u].add(i)
@@ -351,7 +362,7 @@ def _candidates(data: MovieLens, config: RequestConfig, in_period: np.ndarray, p
                         sampled.append(i)
             items = np.concatenate([data.item[group], np.array(sampled[:need], dtype=np.int64)])
             labels = np.concatenate([(data.rating[group] >= config.like).astype(np.float32), np.zeros(need, dtype=np.float32)])
-            out.append((int(user), int(data.timestamp[group].min()), items, labels))
+            out.append(Candidates(int(user), int(data.timestamp[group].min()), items, labels))
     return out
 
 
@@ -370,7 +381,19 @@ def _history(data: MovieLens, users: np.ndarray, times: np.ndarray, length: int,
     return out
 
 
-def build_requests(data: MovieLens, config: RequestConfig | None = None, ranker=None) -> dict:
+PERIODS = ("early", "train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class BuiltRequests:
+    """What `build_requests` returns."""
+
+    features: np.ndarray  # X (I, d_x) of every movie, from the early period
+    ranker: Callable[[np.ndarray], np.ndarray]  # the initial ranker: candidates' X (..., d_x) -> scores (...)
+    periods: dict[str, Requests]  # one per name in PERIODS
+
+
+def build_requests(data: MovieLens, config: RequestConfig | None = None, ranker=None) -> BuiltRequests:
     """Split the ratings by time and make re-ranking requests without leakage.
 
     Periods, by time quantiles of the ratings: "early" (item features, the initial ranker
@@ -382,7 +405,7 @@ def build_requests(data: MovieLens, config: RequestConfig | None = None, ranker=
     candidates' X (n, d_x) -> scores; None fits `InitialRanker` on the early period) and
     its top `list_len` are S_r. H_u holds only movies liked before the request.
 
-    Returns {"X": (I, d_x), "ranker", and a `Requests` per period}.
+    Returns the movie features X, the initial ranker and a `Requests` per period.
     """
     config = config or RequestConfig()
     rng = np.random.default_rng(config.seed)
@@ -390,20 +413,20 @@ def build_requests(data: MovieLens, config: RequestConfig | None = None, ranker=
     period = np.searchsorted(cuts, data.timestamp, side="right")  # 0 early, 1 train, 2 valid, 3 test
     features = item_features(data, before=int(cuts[0]))
     popularity = 1.0 + np.bincount(data.item[period == 0], minlength=data.n_items)
-    pools = {name: _candidates(data, config, period == k, popularity, rng) for k, name in enumerate(("early", "train", "valid", "test"))}
+    pools = {name: _candidates(data, config, period == k, popularity, rng) for k, name in enumerate(PERIODS)}
     if ranker is None:
         ranker = InitialRanker.fit(features, pools["early"], seed=config.seed)
-    out = {"X": features, "ranker": ranker}
+    periods = {}
     for name, pool in pools.items():
-        users = np.array([p[0] for p in pool])
-        times = np.array([p[1] for p in pool])
-        cand = np.stack([p[2] for p in pool])  # (R, n_candidates)
-        labels = np.stack([p[3] for p in pool])
+        users = np.array([c.user for c in pool])
+        times = np.array([c.time for c in pool])
+        cand = np.stack([c.items for c in pool])  # (R, n_candidates)
+        labels = np.stack([c.labels for c in pool])
         scores = ranker(features[cand])  # (R, n_candidates)
         top = np.argsort(-scores, axis=1, kind="stable")[:, : config.list_len]
-        out[name] = Requests(users, times, np.take_along_axis(cand, top, 1), np.take_along_axis(scores, top, 1).astype(np.float32),
-                             np.take_along_axis(labels, top, 1), _history(data, users, times, config.history_len, config.like))
-    return out
+        periods[name] = Requests(users, times, np.take_along_axis(cand, top, 1), np.take_along_axis(scores, top, 1).astype(np.float32),
+                                 np.take_along_axis(labels, top, 1), _history(data, users, times, config.history_len, config.like))
+    return BuiltRequests(features, ranker, periods)
 
 
 class InitialRanker:
@@ -417,11 +440,11 @@ class InitialRanker:
         return x @ self.weight + self.bias
 
     @classmethod
-    def fit(cls, features: np.ndarray, pool: list, seed: int = 0, steps: int = 300) -> InitialRanker:
+    def fit(cls, features: np.ndarray, pool: list[Candidates], seed: int = 0, steps: int = 300) -> InitialRanker:
         import torch
 
-        x = torch.as_tensor(features[np.concatenate([p[2] for p in pool])])
-        y = torch.as_tensor(np.concatenate([p[3] for p in pool]))
+        x = torch.as_tensor(features[np.concatenate([c.items for c in pool])])
+        y = torch.as_tensor(np.concatenate([c.labels for c in pool]))
         generator = torch.Generator().manual_seed(seed)
         w = (0.01 * torch.randn(x.shape[1], generator=generator)).requires_grad_()
         b = torch.zeros(1, requires_grad=True)

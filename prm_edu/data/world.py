@@ -43,19 +43,20 @@ Shapes: R requests, L list length (padded; item id -1 marks padding), I items, U
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 PAD = -1  # item id of a padded slot
 RANKERS = ("personalized", "item-only")  # the initial rankers a world can have
+LOG_SEED_OFFSET = 1  # sample_requests' default random stream: the world's seed plus this
 
 
 @dataclass(frozen=True)
 class WorldConfig:
     """Every knob of the simulated world. The same config (seed included) gives the same world."""
 
-    seed: int = 0  # one seed for the whole world; requests use seed + 1 unless told otherwise
+    seed: int = 0  # one seed for the whole world; requests use seed + LOG_SEED_OFFSET unless told otherwise
     n_users: int = 2000  # U
     n_items: int = 1000  # I
     n_categories: int = 8  # C, item categories (the "similar items" of the context effect)
@@ -108,13 +109,6 @@ class WorldConfig:
                 raise ValueError(f"WorldConfig.{name} must be a finite number >= 0, got {value!r}")
         if not np.isfinite(self.base_logit):
             raise ValueError(f"WorldConfig.base_logit must be finite, got {self.base_logit!r}")
-
-    def replace(self, **changes) -> WorldConfig:
-        """A copy with some fields changed (and validated again)."""
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise ValueError(f"WorldConfig has no field(s) {sorted(unknown)}")
-        return WorldConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
 
 
 @dataclass(frozen=True)
@@ -426,7 +420,7 @@ class World:
         n = cfg.n_requests if n_requests is None else n_requests
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n_requests must be an integer >= 1, got {n!r}")
-        rng = np.random.default_rng(cfg.seed + 1 if seed is None else seed)
+        rng = np.random.default_rng(cfg.seed + LOG_SEED_OFFSET if seed is None else seed)
         users = rng.integers(cfg.n_users, size=n)
         items = np.empty((n, cfg.list_len), dtype=np.int64)
         scores = np.empty((n, cfg.list_len))

@@ -47,7 +47,7 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
 
 
 class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, head_dim: int | None = None, fast: bool = False,
+    def __init__(self, d_model: int, n_heads: int, head_dim: int | None = None, fused: bool = False,
                  list_attention: bool = True) -> None:
         super().__init__()
         if n_heads < 1 or d_model < 1:
@@ -59,7 +59,7 @@ class MultiHeadAttention(nn.Module):
         self.k = nn.Linear(d_model, inner)  # W^K
         self.v = nn.Linear(d_model, inner)  # W^V
         self.o = nn.Linear(inner, d_model)  # W^O
-        self.fast = fast  # use torch's fused kernel (returns no weights)
+        self.fused = fused  # use torch's fused kernel (returns no weights)
         self.list_attention = list_attention  # False: each item attends to itself only (W^Q, W^K unused)
 
     def _heads(self, t: torch.Tensor) -> torch.Tensor:
@@ -67,13 +67,13 @@ class MultiHeadAttention(nn.Module):
         return t.view(b, length, self.n_heads, self.head_dim).transpose(1, 2)  # (B, L, h*d_head) -> (B, h, L, d_head)
 
     def forward(self, e: torch.Tensor, padding_mask: torch.Tensor | None = None, need_weights: bool = True):
-        """e: (B, L, d). Returns MH(E) (B, L, d) and the weights (B, h, L, L) (None on the fast path)."""
+        """e: (B, L, d). Returns MH(E) (B, L, d) and the weights (B, h, L, L) (None on the fused path)."""
         v = self._heads(self.v(e))  # (B, h, L, d_head)
         if not self.list_attention:  # the attention-free control: each item's own value
             out, weights = v, (_self_only_weights(v, padding_mask) if need_weights else None)
         else:
             q, k = self._heads(self.q(e)), self._heads(self.k(e))  # each (B, h, L, d_head)
-            if self.fast and not need_weights:
+            if self.fused and not need_weights:
                 out, weights = _fused_attention(q, k, v, padding_mask), None
             else:
                 out, weights = scaled_dot_product_attention(q, k, v, padding_mask)

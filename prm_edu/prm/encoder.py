@@ -18,9 +18,9 @@ from prm_edu.prm.attention import MultiHeadAttention
 
 class EncoderBlock(nn.Module):
     def __init__(self, d_model: int, n_heads: int, head_dim: int | None, d_ff: int, dropout: float,
-                 residual: bool = True, fast_attention: bool = False, list_attention: bool = True) -> None:
+                 residual: bool = True, fused_attention: bool = False, list_attention: bool = True) -> None:
         super().__init__()
-        self.attention = MultiHeadAttention(d_model, n_heads, head_dim, fast=fast_attention, list_attention=list_attention)
+        self.attention = MultiHeadAttention(d_model, n_heads, head_dim, fused=fused_attention, list_attention=list_attention)
         self.ffn = nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Linear(d_ff, d_model))
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)

@@ -1,12 +1,15 @@
 """PRM's input layer (Pei et al. 2019, the input layer; notebook 03).
 
     E'  = [X ; PV]           row i = [x_i ; pv_i]             (B, L, d_x + d_pv)
-    E'' = E' + PE            PE: one learnable row per position (L_max, d_x + d_pv)
+    E'' = E' + PE[rank]      PE: one learnable row per initial rank (L_max, d_x + d_pv)
     E   = E'' W^E + b^E      one linear layer                  (B, L, d)
 
 Switches: `use_pv=False` leaves PV out (PRM-BASE); `position="none"` adds no PE;
 `position="sinusoidal"` adds the fixed sines and cosines of the original Transformer
 instead of a learned table (the paper found learned slightly better).
+
+The position PE reads is each item's rank in the initial list S_r. `ranks` (B, L) gives it
+explicitly; without it, slot i holds the item of rank i (lists fed in the initial order).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class InputLayer(nn.Module):
             self.position_embedding = None
         self.proj = nn.Linear(width, d_model)  # W^E, b^E
 
-    def check(self, x: torch.Tensor, pv: torch.Tensor | None) -> None:
+    def check(self, x: torch.Tensor, pv: torch.Tensor | None, ranks: torch.Tensor | None = None) -> None:
         if x.ndim != 3 or x.shape[2] != self.d_x:
             raise ValueError(f"InputLayer: x must be (B, L, d_x={self.d_x}), got {tuple(x.shape)}")
         if x.shape[1] > self.max_len:
@@ -56,17 +59,27 @@ class InputLayer(nn.Module):
         if self.d_pv and (pv is None or tuple(pv.shape) != (*x.shape[:2], self.d_pv)):
             got = None if pv is None else tuple(pv.shape)
             raise ValueError(f"InputLayer: pv must be (B, L, d_pv) = {(*x.shape[:2], self.d_pv)}, got {got}")
+        if ranks is not None:
+            if tuple(ranks.shape) != tuple(x.shape[:2]) or ranks.dtype != torch.int64:
+                raise ValueError(f"InputLayer: ranks must be int64 (B, L) = {tuple(x.shape[:2])}, got {ranks.dtype} {tuple(ranks.shape)}")
+            # free on the CPU; on a GPU it would stall every step, so RerankBatch checks its ranks when it is built
+            if not ranks.is_cuda and ranks.numel() and (ranks.min() < 0 or ranks.max() >= self.max_len):
+                raise ValueError(f"InputLayer: ranks must be in [0, max_len={self.max_len}), "
+                                 f"got values in [{int(ranks.min())}, {int(ranks.max())}]")
 
-    def forward(self, x: torch.Tensor, pv: torch.Tensor | None = None, return_parts: bool = False):
-        """E (B, L, d); with `return_parts`, also a dict of E' and E''."""
-        self.check(x, pv)
+    def forward(self, x: torch.Tensor, pv: torch.Tensor | None = None, ranks: torch.Tensor | None = None,
+                return_parts: bool = False):
+        """E (B, L, d); `ranks` (B, L) each slot's initial rank (None: the slot order);
+        with `return_parts`, also a dict of E' and E''."""
+        self.check(x, pv, ranks)
         e_prime = torch.cat([x, pv], dim=-1) if self.d_pv else x  # (B, L, d_x + d_pv)
-        e_second = e_prime
+        e_double_prime = e_prime
         if self.position_embedding is not None:
-            pe = self.position_embedding[: x.shape[1]]  # (L, d_x + d_pv)
+            # (L, d_x + d_pv) broadcast over B, or (B, L, d_x + d_pv) one row per slot's rank
+            pe = self.position_embedding[: x.shape[1]] if ranks is None else self.position_embedding[ranks]
             if self.training and self.position_dropout > 0:  # some lists are trained without PE
                 keep = torch.rand(x.shape[0], 1, 1, device=x.device) >= self.position_dropout  # (B, 1, 1)
                 pe = pe * keep
-            e_second = e_prime + pe  # (B, L, d_x + d_pv), PE broadcast over B
-        e = self.proj(e_second)  # (B, L, d)
-        return (e, {"e_prime": e_prime, "e_second": e_second}) if return_parts else e
+            e_double_prime = e_prime + pe  # (B, L, d_x + d_pv)
+        e = self.proj(e_double_prime)  # (B, L, d)
+        return (e, {"e_prime": e_prime, "e_double_prime": e_double_prime}) if return_parts else e

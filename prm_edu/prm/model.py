@@ -1,12 +1,14 @@
 """PRM: the input layer, N_x encoder blocks and the output layer (Pei et al. 2019; notebooks 03 to 05).
 
-    E = InputLayer(X, PV)                      (B, L, d)
+    E = InputLayer(X, PV, ranks)               (B, L, d)
     F^(0) = E;  F^(b) = EncoderBlock_b(F^(b-1))  for b = 1 .. N_x
     logits = F^(N_x) W^F + b^F                 (B, L)
     score(i) = softmax(logits) over the real items of the list
 
 The model returns logits (padded slots hold 0); `score` applies the masked softmax;
-`rerank` turns scores into a new order of each list.
+`rerank` turns scores into a new order of each list. `ranks` (B, L) is each slot's rank
+in the initial list, which the position embedding reads; None means slot i holds the
+item of rank i.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class PRMConfig:
     position: str = "learned"  # "learned" (paper), "sinusoidal" or "none"
     position_dropout: float = 0.0  # share of lists trained without PE (see InputLayer); 0 in the paper
     residual: bool = True  # ablation switch
-    fast_attention: bool = False  # torch's fused attention kernel when no weights are asked for
+    fused_attention: bool = False  # torch's fused attention kernel when no weights are asked for
     list_attention: bool = True  # False: the attention-free control, each item attends to itself only
 
     def __post_init__(self) -> None:
@@ -70,31 +72,33 @@ class PRM(nn.Module):
                                       position_dropout=config.position_dropout)
         self.blocks = nn.ModuleList(
             EncoderBlock(config.d_model, config.n_heads, config.head_dim, config.d_ff, config.dropout, config.residual,
-                         config.fast_attention, config.list_attention)
+                         config.fused_attention, config.list_attention)
             for _ in range(config.n_blocks)
         )
         self.score_head = nn.Linear(config.d_model, 1)  # W^F, b^F
 
     def forward(self, x: torch.Tensor, pv: torch.Tensor | None = None, padding_mask: torch.Tensor | None = None,
-                return_attention: bool = False):
+                ranks: torch.Tensor | None = None, return_attention: bool = False):
         """Logits (B, L) (0 at padded slots); with `return_attention`, also each block's weights (B, h, L, L)."""
         if padding_mask is not None and tuple(padding_mask.shape) != tuple(x.shape[:2]):
             raise ValueError(f"PRM: padding_mask must be (B, L) = {tuple(x.shape[:2])}, got {tuple(padding_mask.shape)}")
-        f = self.input_layer(x, pv)  # F^(0) = E, (B, L, d)
+        h = self.input_layer(x, pv, ranks)  # F^(0) = E, (B, L, d)
         attention = []
         for block in self.blocks:
-            f, weights = block(f, padding_mask, need_weights=return_attention)  # (B, L, d)
+            h, weights = block(h, padding_mask, need_weights=return_attention)  # F^(b), (B, L, d)
             attention.append(weights)
-        logits = self.score_head(f).squeeze(-1)  # (B, L)
+        logits = self.score_head(h).squeeze(-1)  # (B, L)
         if padding_mask is not None:
             logits = logits.masked_fill(padding_mask, 0.0)
         return (logits, attention) if return_attention else logits
 
-    def score(self, x: torch.Tensor, pv: torch.Tensor | None = None, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def score(self, x: torch.Tensor, pv: torch.Tensor | None = None, padding_mask: torch.Tensor | None = None,
+              ranks: torch.Tensor | None = None) -> torch.Tensor:
         """score(i): the softmax of the logits over each list's real items, (B, L)."""
-        return masked_softmax(self(x, pv, padding_mask), padding_mask)
+        return masked_softmax(self(x, pv, padding_mask, ranks), padding_mask)
 
     @torch.no_grad()
-    def rerank(self, x: torch.Tensor, pv: torch.Tensor | None = None, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def rerank(self, x: torch.Tensor, pv: torch.Tensor | None = None, padding_mask: torch.Tensor | None = None,
+               ranks: torch.Tensor | None = None) -> torch.Tensor:
         """The new order of each list, (B, L): slot indices sorted by score, padding last."""
-        return rank_order(self(x, pv, padding_mask), padding_mask)
+        return rank_order(self(x, pv, padding_mask, ranks), padding_mask)

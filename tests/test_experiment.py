@@ -1,4 +1,4 @@
-"""The main job's own checks: what its table means, and its bad input."""
+"""The experiments' own checks: what the demo's table means, and bad settings."""
 
 from dataclasses import replace
 
@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from prm_edu import WorldConfig
-from prm_edu.pipeline import RERANK_FIT, DemoConfig, Reranker, logits_of, run, train_reranker
+from prm_edu.experiment import DemoConfig, MovieLensConfig, Reranker, logits_of, train_reranker
+from prm_edu.experiment.config import RERANK_FIT
+from prm_edu.experiment.demo import run
 from prm_edu.prm import PRM, PRMConfig
 
 TINY = DemoConfig(world=WorldConfig(n_users=200, n_items=150, n_requests=600, list_len=10, pool_size=20),
@@ -16,7 +18,7 @@ TINY = DemoConfig(world=WorldConfig(n_users=200, n_items=150, n_requests=600, li
 
 @pytest.fixture(scope="module")
 def result():
-    rows = {"PRM-Personalized": Reranker("prm", True), "DLCM, pretrained offsets": Reranker("dlcm", False, position_bias="pretrained")}
+    rows = {"PRM-Personalized": Reranker("prm", True), "DLCM, pretrained offsets": Reranker("dlcm", False, debias="pretrained")}
     return run(TINY, progress=False, rows=rows)
 
 
@@ -35,33 +37,52 @@ def test_train_reranker_rejects_unknown_modes(result):
     prepared = result["prepared"]
     model = PRM(PRMConfig(d_x=prepared.train.d_x, max_len=10))
     base = prepared.train.without_pv()
-    with pytest.raises(ValueError, match="position_bias must be one of"):
-        train_reranker(model, base, base, TINY.fit, "softmax_nll", position_bias="magic")
+    with pytest.raises(ValueError, match="debias must be one of"):
+        train_reranker(model, base, base, TINY.fit, "softmax_nll", debias="magic")
     with pytest.raises(ValueError, match="needs log_examination"):
-        train_reranker(model, base, base, TINY.fit, "softmax_nll", position_bias="ipw")
+        train_reranker(model, base, base, TINY.fit, "softmax_nll", debias="ipw")
     with pytest.raises(ValueError, match="loss must be one of"):
         train_reranker(model, base, base, TINY.fit, "hinge")
-    history = train_reranker(model, base[:100], base[:50], TINY.fit, "listnet", position_bias="ipw",
+    history = train_reranker(model, base[:100], base[:50], TINY.fit, "listnet", debias="ipw",
                              log_examination=prepared.log_examination)
     assert len(history.epochs) == 1 and torch.isfinite(torch.tensor(history.best["loss"]))
 
 
-@pytest.mark.parametrize("position_bias", ["learned", "pretrained", "ipw", "none"])
-def test_train_reranker_on_every_device(result, device, position_bias):
-    """Training on `device` with each position-bias mode; logits come back on the CPU."""
+@pytest.mark.parametrize("debias", ["learned", "pretrained", "ipw", "none"])
+def test_train_reranker_on_every_device(result, device, debias):
+    """Training on `device` with each way of handling position bias; logits come back on the CPU."""
     prepared = result["prepared"]
     torch.manual_seed(0)
     model = PRM(PRMConfig(d_x=prepared.train.d_x, d_pv=prepared.train.d_pv, d_model=16, d_ff=16, max_len=10)).to(device)
-    history = train_reranker(model, prepared.train[:200], prepared.valid[:50], TINY.fit, "softmax_nll", position_bias,
+    history = train_reranker(model, prepared.train[:200], prepared.valid[:50], TINY.fit, "softmax_nll", debias,
                              prepared.log_examination)
     assert next(model.parameters()).device.type == device.type and np.isfinite(history.best["loss"])
     logits = logits_of(model, prepared.test)
     assert logits.device.type == "cpu" and logits.shape == prepared.test.labels.shape
 
 
-def test_demo_config_checks_the_position_bias():
-    with pytest.raises(ValueError, match="DemoConfig.position_bias must be one of"):
-        DemoConfig(position_bias="magic")
+def test_demo_config_checks_how_position_bias_is_handled():
+    with pytest.raises(ValueError, match="DemoConfig.debias must be one of"):
+        DemoConfig(debias="magic")
     with pytest.raises(ValueError, match="position-aware pre-training"):
-        DemoConfig(pretrain_position_aware=False, position_bias="pretrained")
-    assert DemoConfig(pretrain_position_aware=False).position_bias == "learned"  # the default needs no pre-trained e_j
+        DemoConfig(pretrain_position_aware=False, debias="pretrained")
+    assert DemoConfig(pretrain_position_aware=False).debias == "learned"  # the default needs no pre-trained e_j
+
+
+@pytest.mark.parametrize("make", [
+    lambda: DemoConfig(prm={"d_modle": 32}),
+    lambda: MovieLensConfig(prm={"heads": 2}),
+    lambda: Reranker("prm", True, {"max_len": 40}),  # set by the data, not by a row
+])
+def test_prm_changes_are_checked_when_the_config_is_made(make):
+    with pytest.raises(ValueError, match="not PRMConfig fields one may change"):
+        make()
+
+
+def test_bad_rows_and_losses_are_named():
+    with pytest.raises(ValueError, match="Reranker.kind must be one of"):
+        Reranker("gru", True)
+    with pytest.raises(ValueError, match="Reranker.debias"):
+        Reranker("prm", True, debias="magic")
+    with pytest.raises(ValueError, match="DemoConfig.loss must be one of"):
+        DemoConfig(loss="hinge")

@@ -1,0 +1,108 @@
+"""Every setting of the two experiments, in one place: the demo on the simulated world
+(`DemoConfig`, `demo_config`) and the job on MovieLens-100K (`MovieLensConfig`,
+`movielens_config`). Each `fast=True` version runs the same steps, smaller, in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+from prm_edu.ctr import CTRConfig
+from prm_edu.ctr.pretrain import PRETRAIN_FIT
+from prm_edu.data.movielens import RequestConfig
+from prm_edu.data.world import WorldConfig
+from prm_edu.losses import LIST_LOSSES
+from prm_edu.prm import PRMConfig
+from prm_edu.train import FitConfig
+
+# How training handles the position bias of logged clicks (see `prm_edu.position_bias`):
+# "learned": a logit per displayed position beside the model, told apart from the initial rank by the
+# randomized bucket; "pretrained": that logit fixed to e_j from the position-aware pre-training;
+# "ipw": clicks weighted by 1 / e_j; "none": the model alone.
+DEBIAS = ("learned", "pretrained", "ipw", "none")
+RERANK_FIT = FitConfig(epochs=6, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
+# smaller batches than the library default: the click model gets near its best AUC in 3 epochs
+DEMO_PRETRAIN_FIT = replace(PRETRAIN_FIT, epochs=3, batch_size=1024, patience=1)
+MOVIELENS_FIT = FitConfig(epochs=10, batch_size=256, lr=3e-3, warmup_steps=50, patience=3)
+MOVIELENS_CLICK_FIT = replace(PRETRAIN_FIT, epochs=5, batch_size=2048)
+
+# Each log of the simulated world draws from its own random stream, the world's seed plus an offset
+# (the re-ranking log uses World.sample_requests' own default, the seed plus 1)
+PAST_LOG_SEED_OFFSET = 1000  # the earlier log the click model is pre-trained on
+RANDOMIZED_BUCKET_SEED_OFFSET = 2000  # the lists shown in a random order
+
+SET_BY_THE_DATA = ("d_x", "d_pv", "max_len")  # PRMConfig fields the experiment fills in itself
+
+
+def check_prm_changes(changes: dict, where: str) -> None:
+    """`changes` must name PRMConfig fields (not those the data sets); a typo fails here, not deep in a run."""
+    allowed = {f.name for f in fields(PRMConfig)} - set(SET_BY_THE_DATA)
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"{where}: {sorted(unknown)} are not PRMConfig fields one may change; choose from {sorted(allowed)}")
+
+
+@dataclass
+class DemoConfig:
+    """Every choice of the demo. The same config gives the same numbers on the same machine."""
+
+    world: WorldConfig = field(default_factory=WorldConfig)
+    pretrain_requests: int = 40000  # the earlier log the click model learns from (longer than the re-ranking log)
+    explore_share: float = 0.2  # a randomized bucket this size (a share of the log) joins the training lists
+    click_model: CTRConfig = field(default_factory=CTRConfig)
+    pretrain_fit: FitConfig = DEMO_PRETRAIN_FIT
+    pretrain_position_aware: bool = True  # learn P(seen | position) beside the click model (PAL)
+    # PRMConfig changes: heads that split d = 64, and the fused kernel (both faster)
+    prm: dict = field(default_factory=lambda: {"head_dim": 32, "fused_attention": True})
+    fit: FitConfig = RERANK_FIT
+    loss: str = "softmax_nll"  # one of losses.LIST_LOSSES, or a loss function (logits, labels, padding_mask) -> scalar
+    debias: str = "learned"  # one of DEBIAS
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_prm_changes(self.prm, "DemoConfig.prm")
+        if not callable(self.loss) and self.loss not in LIST_LOSSES:
+            raise ValueError(f"DemoConfig.loss must be one of {sorted(LIST_LOSSES)}, got {self.loss!r}")
+        if self.debias not in DEBIAS:
+            raise ValueError(f"DemoConfig.debias must be one of {DEBIAS}, got {self.debias!r}")
+        if self.debias in ("pretrained", "ipw") and not self.pretrain_position_aware:
+            raise ValueError(f"DemoConfig.debias={self.debias!r} reads e_j from a position-aware pre-training: "
+                             "set pretrain_position_aware=True or debias='learned'")
+
+
+def demo_config(fast: bool, seed: int, ranker: str = "personalized") -> DemoConfig:
+    """The demo's settings: `fast` a small version; `ranker` the world's initial ranker (see WorldConfig.ranker)."""
+    config = DemoConfig(seed=seed, world=WorldConfig(ranker=ranker))
+    if fast:  # a small world and short training: the same steps, in seconds
+        config = replace(config, world=replace(config.world, n_users=600, n_items=300, n_requests=4000),
+                         pretrain_requests=4000, fit=replace(RERANK_FIT, epochs=4, warmup_steps=50), prm={"d_model": 32, "d_ff": 64})
+    return config
+
+
+@dataclass
+class MovieLensConfig:
+    """Every choice of the MovieLens job. No position-bias term there: a label is a rating, given whatever the order was."""
+
+    requests: RequestConfig = field(default_factory=RequestConfig)
+    pv_models: tuple[str, ...] = ("deepfm", "fm", "fnn", "dcn")  # the first is "PRM-Personalized"; the others add rows
+    prm: dict = field(default_factory=lambda: {"d_model": 64, "n_blocks": 2, "n_heads": 2, "head_dim": 32, "fused_attention": True})
+    fit: FitConfig = MOVIELENS_FIT
+    click_fit: FitConfig = MOVIELENS_CLICK_FIT
+    loss: str = "softmax_nll"  # one of losses.LIST_LOSSES
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_prm_changes(self.prm, "MovieLensConfig.prm")
+        if not self.pv_models:
+            raise ValueError("MovieLensConfig.pv_models must name at least one click model")
+        if not callable(self.loss) and self.loss not in LIST_LOSSES:
+            raise ValueError(f"MovieLensConfig.loss must be one of {sorted(LIST_LOSSES)}, got {self.loss!r}")
+
+
+def movielens_config(fast: bool, seed: int) -> MovieLensConfig:
+    """The MovieLens job's settings; `fast`: DeepFM only and short training, a few seconds' version."""
+    if fast:
+        return MovieLensConfig(pv_models=("deepfm",), fit=replace(MOVIELENS_FIT, epochs=2, warmup_steps=20),
+                               click_fit=replace(MOVIELENS_CLICK_FIT, epochs=2), seed=seed)
+    return MovieLensConfig(seed=seed)

@@ -1,0 +1,67 @@
+"""Judging the re-rankers: one row per method, and the summaries over seeds.
+
+On the simulated world the test lists are judged twice: by the paper's metrics on the
+logged clicks (which saw the initial order only), and, because this world knows its
+click model, by the expected clicks of each new order and its share of the oracle's gain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from prm_edu import metrics
+from prm_edu.data.batches import RerankBatch
+from prm_edu.data.world import RequestLog, World
+
+
+def evaluate(world: World, log: RequestLog, test: RerankBatch, scores: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """One row per method: metrics on the logged clicks, expected clicks per list, share of the oracle's gain."""
+    orders = {name: metrics.rank_order(s, test.padding_mask).numpy() for name, s in scores.items()}
+    orders["context-blind oracle"] = world.context_blind_order(log.users, log.items)
+    orders["oracle (greedy)"] = world.oracle_order(log.users, log.items)
+    initial = metrics.expected_clicks(world, log.users, log.items)
+    oracle = metrics.expected_clicks(world, log.users, log.items, orders["oracle (greedy)"])
+    rows = {}
+    for name, order in orders.items():
+        new_scores = metrics.scores_from_order(order)  # so that the logged-click metrics see the new order
+        clicks = metrics.expected_clicks(world, log.users, log.items, order)
+        rows[name] = {**metrics.ranking_report(new_scores, test.labels, test.padding_mask),
+                      "clicks/list": float(clicks.mean()), "oracle gain": metrics.share_of_oracle_gain(clicks, initial, oracle)}
+    return rows
+
+
+# The paper's claims as pairs of rows: (better, worse), each with what the difference measures
+CLAIMS = [
+    ("PRM-Personalized", "PRM-Personalized, no attention", "list context (attention) pays"),
+    ("PRM-Personalized", "PRM-BASE", "PV pays"),
+    ("PRM-Personalized", "PRM-Personalized, no PE", "PE pays"),
+    ("PRM-BASE", "DLCM", "PRM-BASE beats DLCM"),
+    ("DLCM", "initial order", "DLCM beats the initial order"),
+    ("PRM-Personalized", "pointwise (click model)", "PRM-Personalized beats the pointwise click model"),
+    ("PRM-Personalized", "context-blind oracle", "PRM-Personalized beats the context-blind oracle"),
+]
+
+
+def paired_differences(tables: list[dict[str, dict[str, float]]], columns: tuple[str, ...] = ("oracle gain", "MAP@10"),
+                       claims: list[tuple[str, str, str]] = CLAIMS) -> dict[str, dict[str, float]]:
+    """For each claim whose two rows are in `tables` (one table per seed): per column, the mean over seeds
+    of (better - worse), the std of those per-seed differences, and whether the claim holds: mean > 2 std."""
+    out = {}
+    for better, worse, claim in claims:
+        if better not in tables[0] or worse not in tables[0]:
+            continue
+        row = {}
+        for column in columns:
+            differences = np.array([t[better][column] - t[worse][column] for t in tables])
+            mean, std = float(differences.mean()), float(differences.std())
+            row |= {f"{column}: mean": mean, f"{column}: std": std, f"{column}: holds": float(mean > 2 * std)}
+        out[f"{claim} ({better} - {worse})"] = row
+    return out
+
+
+def mean_and_spread(tables: list[dict[str, dict[str, float]]]) -> tuple[dict, dict]:
+    """Per row and column: the mean and the standard deviation over `tables` (one per seed)."""
+    mean = {name: {c: float(np.mean([t[name][c] for t in tables])) for c in tables[0][name]} for name in tables[0]}
+    spread = {name: {c: float(np.std([t[name][c] for t in tables])) for c in tables[0][name]} for name in tables[0]}
+    return mean, spread
