@@ -8,9 +8,9 @@ list back towards the order it was logged in. The tools here:
    training only (as PAL, Guo et al., RecSys 2019), so that a softmax over the list
    models P(click) = e_j * attractiveness and the model's own logits, used alone to
    re-rank, are left with what the item is worth in its list. beta is learned, or fixed
-   to a measured log e_j. Caveat, measured on the simulated world: a model that sees
-   positions itself (PRM's position embedding) can express the same effect, and when
-   beta is learned beside it, it can keep part of it. The randomized bucket, where the
+   to a measured log e_j. Caveat: a model that sees positions itself (PRM's position
+   embedding) can express the same effect, and when beta is learned beside it, it can
+   keep part of it (benchmarks/README.md has the measurements). The randomized bucket, where the
    displayed position differs from the initial rank, tells the two apart; the demo learns
    beta (its default). Fixing beta to the e_j measured in pre-training is the other
    choice; it breaks when that e_j absorbs more than the position bias (with a

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from prm_edu import widgets
+from prm_edu import explain, widgets
 from prm_edu.ctr.pretrain import PRETRAIN_FIT
 from prm_edu.data.world import WorldConfig
 from prm_edu.experiment import demo_config
@@ -44,13 +44,13 @@ def test_world_effects_explorer_recomputes_on_each_switch():
 
 def test_swap_exchanges_two_positions_and_checks_them():
     items = np.array([5, 6, 7])
-    assert widgets.swap(items, 0, 2).tolist() == [7, 6, 5] and items.tolist() == [5, 6, 7]
+    assert explain.swap(items, 0, 2).tolist() == [7, 6, 5] and items.tolist() == [5, 6, 7]
     with pytest.raises(ValueError, match=r"positions must be in \[0, 3\)"):
-        widgets.swap(items, 0, 3)
+        explain.swap(items, 0, 3)
 
 
 def test_explain_request_is_consistent(prepared, model):
-    result = widgets.explain_request(model, prepared, 0)
+    result = explain.explain_request(model, prepared, 0)
     n = len(result["items"])
     assert result["score"].sum() == pytest.approx(1.0, abs=1e-5)
     assert sorted(result["order"]) == list(range(n))
@@ -59,7 +59,7 @@ def test_explain_request_is_consistent(prepared, model):
     assert result["clicks"]["oracle"] >= max(result["clicks"]["initial"], result["clicks"]["PRM"]) - 1e-9
     assert len(result["attention"]) == len(model.blocks) and result["attention"][0].shape[-1] == n
     with pytest.raises(ValueError, match="row must be in"):
-        widgets.explain_request(model, prepared, len(prepared.test_log))
+        explain.explain_request(model, prepared, len(prepared.test_log))
 
 
 def test_pv_of_rejects_a_bad_history(prepared):
@@ -79,7 +79,7 @@ def test_rerank_explorer_reacts_to_every_control(prepared, model):
     first.value, second.value = 0, 1
     button.click()  # the input list changes: the two items trade places, PRM re-scores
     html1, r1 = shown()
-    assert r1["items"].tolist() == widgets.swap(r0["items"], 0, 1).tolist() and html1 != html0
+    assert r1["items"].tolist() == explain.swap(r0["items"], 0, 1).tolist() and html1 != html0
 
     c["history"].value = "none"  # another history: another PV, other PRM scores
     assert not np.allclose(box.state["result"]["score"], r1["score"])

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from prm_edu import metrics
 from prm_edu.ctr.base import CLICK_MODELS, ClickModel, CTRConfig
 from prm_edu.ctr.features import CTRInputs, FeatureSpec, inputs_from_world
+from prm_edu.ctr.position_aware import PositionAware, position_aware_bce
 from prm_edu.data.world import RequestLog, World
 from prm_edu.losses import binary_cross_entropy
 from prm_edu.runtime import device as default_device
@@ -61,36 +61,6 @@ def impressions_from_log(world: World, spec: FeatureSpec, log: RequestLog) -> Im
     rows, slots = np.nonzero(~log.padding_mask)  # (N,), (N,)
     inputs = inputs_from_world(world, spec, log.users[rows], log.items[rows, slots])
     return Impressions(inputs, torch.as_tensor(log.clicks[rows, slots], dtype=torch.float32), torch.as_tensor(slots))
-
-
-class PositionAware(nn.Module):
-    """A click model trained position-aware (PAL, Guo et al., RecSys 2019):
-
-        P(click at position j) = P(seen | j) * P(click | seen) = sigmoid(beta_j) * sigmoid(logit)
-
-    beta_j is learned beside the model during pre-training only; afterwards the model's
-    own logit (and pv) describe the item for the user, free of where it used to be shown.
-    """
-
-    def __init__(self, model: nn.Module, max_len: int) -> None:
-        super().__init__()
-        self.model = model
-        self.beta = nn.Parameter(torch.full((max_len,), 2.0))  # examination logits, start near "always seen"
-
-    def log_click_probability(self, inputs: CTRInputs, shown_at: torch.Tensor) -> torch.Tensor:
-        """log P(click) (N,) = log sigmoid(beta_j) + log sigmoid(logit)."""
-        return F.logsigmoid(self.beta[shown_at]) + F.logsigmoid(self.model(inputs))
-
-    def log_examination(self) -> torch.Tensor:
-        """log P(seen | j) relative to position 0, (max_len,)."""
-        log_seen = F.logsigmoid(self.beta.detach())
-        return log_seen - log_seen[0]
-
-
-def position_aware_bce(log_p: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """-mean( y log p + (1 - y) log(1 - p) ) for p given by its log (p < 1)."""
-    log_not_p = torch.log1p(-torch.exp(log_p).clamp(max=1 - 1e-6))
-    return -(labels * log_p + (1 - labels) * log_not_p).mean()
 
 
 @torch.no_grad()
