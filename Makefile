@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo app assignments movielens movielens-data test test-gpu lab assets lint bench-env bench clean
+.PHONY: install demo app assignments movielens movielens-data test test-gpu test-book book lab assets lint bench-env bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,12 +41,18 @@ movielens: $(MOVIELENS)  ## the table on MovieLens-100K (3 seeds)
 	$(BIN)/prm-edu movielens --source $(MOVIELENS) $(ARGS)
 
 test: $(STAMP) $(MOVIELENS)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
-	$(BIN)/ruff check prm_edu tests benchmarks conftest.py
+	$(BIN)/ruff check prm_edu tests benchmarks book conftest.py
 	PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
 
 test-gpu: $(STAMP) $(MOVIELENS)  ## the whole suite and every notebook on CUDA (PRM_EDU_DEVICE=cuda); stops at once without a CUDA device
 	@PRM_EDU_DEVICE=cuda $(BIN)/prm-edu device
 	PRM_EDU_DEVICE=cuda PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
+
+book: $(STAMP) $(MOVIELENS)  ## the course as a static website in build/book: every notebook run, with its outputs (BOOK_FULL=1: the full setting)
+	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python book/build.py $(if $(BOOK_FULL),--full)
+
+test-book: $(STAMP) $(MOVIELENS)  ## build the website and open it offline in headless Chromium (CI runs it; make test does not)
+	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest -m book tests/browser/test_book.py $(ARGS)
 
 lab: $(STAMP) $(MOVIELENS)  ## open the notebooks in JupyterLab (no news pop-up: app/jupyterlab-overrides.json)
 	mkdir -p $(VENV)/share/jupyter/lab/settings && cp app/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json

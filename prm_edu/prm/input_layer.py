@@ -9,7 +9,8 @@ Switches: `use_pv=False` leaves PV out (PRM-BASE); `position="none"` adds no PE;
 instead of a learned table (the paper found learned slightly better).
 
 The position PE reads is each item's rank in the initial list S_r. `ranks` (B, L) gives it
-explicitly; without it, slot i holds the item of rank i (lists fed in the initial order).
+explicitly, 0 .. L-1 in each list; without it, slot i holds the item of rank i (lists fed
+in the initial order). Either way PE's gradient is summed over the lists the same way.
 """
 
 from __future__ import annotations
@@ -63,20 +64,21 @@ class InputLayer(nn.Module):
             if tuple(ranks.shape) != tuple(x.shape[:2]) or ranks.dtype != torch.int64:
                 raise ValueError(f"InputLayer: ranks must be int64 (B, L) = {tuple(x.shape[:2])}, got {ranks.dtype} {tuple(ranks.shape)}")
             # free on the CPU; on a GPU it would stall every step, so RerankBatch checks its ranks when it is built
-            if not ranks.is_cuda and ranks.numel() and (ranks.min() < 0 or ranks.max() >= self.max_len):
-                raise ValueError(f"InputLayer: ranks must be in [0, max_len={self.max_len}), "
+            if not ranks.is_cuda and ranks.numel() and (ranks.min() < 0 or ranks.max() >= x.shape[1]):
+                raise ValueError(f"InputLayer: ranks must be each slot's rank within its list, in [0, L={x.shape[1]}), "
                                  f"got values in [{int(ranks.min())}, {int(ranks.max())}]")
 
     def forward(self, x: torch.Tensor, pv: torch.Tensor | None = None, ranks: torch.Tensor | None = None,
                 return_parts: bool = False):
-        """E (B, L, d); `ranks` (B, L) each slot's initial rank (None: the slot order);
+        """E (B, L, d); `ranks` (B, L) each slot's rank in its initial list, in [0, L) (None: the slot order);
         with `return_parts`, also a dict of E' and E''."""
         self.check(x, pv, ranks)
         e_prime = torch.cat([x, pv], dim=-1) if self.d_pv else x  # (B, L, d_x + d_pv)
         e_double_prime = e_prime
         if self.position_embedding is not None:
-            # (L, d_x + d_pv) broadcast over B, or (B, L, d_x + d_pv) one row per slot's rank
-            pe = self.position_embedding[: x.shape[1]] if ranks is None else self.position_embedding[ranks]
+            pe = self.position_embedding[: x.shape[1]]  # (L, d_x + d_pv), row r for rank r, broadcast over B
+            if ranks is not None:  # (B, L, d_x + d_pv): each slot gets the row of its rank
+                pe = pe.expand(x.shape[0], -1, -1).gather(1, ranks.unsqueeze(-1).expand(-1, -1, pe.shape[-1]))
             if self.training and self.position_dropout > 0:  # some lists are trained without PE
                 keep = torch.rand(x.shape[0], 1, 1, device=x.device) >= self.position_dropout  # (B, 1, 1)
                 pe = pe * keep

@@ -1,0 +1,192 @@
+"""Build the course as a static website: every notebook executed, with its outputs, one page each.
+
+    python book/build.py [--out build/book] [--full] [--jobs 2]
+
+Jupyter's own converter (nbconvert, its JupyterLab look) renders each executed notebook;
+a landing page gathers the notebooks in order, the assignments (students' versions: the
+solutions cleared by nbgrader's own preprocessors) and the README. Nothing on a page
+asks the network for anything: math is typeset by a copy of MathJax from the
+`jupyter-server-mathjax` package, figures are embedded in the pages, and each widget
+shows its first state, drawn from the widget state the execution saved (the live
+explorers are `make lab` and `make app`). Any failed cell, warning printed by a cell,
+Python warning during the build, or link to a missing page stops the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import mistune
+import nbformat
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+
+sys.path.insert(0, str(Path(__file__).parent))
+from static_widgets import static_widgets  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MATHJAX_URL = "_static/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+CELL_TIMEOUT_S = 1200
+
+
+def kernel_environment(full: bool) -> None:
+    """What the notebooks' kernels inherit: the setting, one torch thread each, and no MPLBACKEND,
+    so that figures are drawn inline into the outputs."""
+    os.environ.pop("MPLBACKEND", None)
+    os.environ.update({"PRM_EDU_FAST": "0" if full else "1", "OMP_NUM_THREADS": "1",
+                       "JUPYTER_RUNTIME_DIR": tempfile.mkdtemp(prefix="prm-edu-book-")})
+
+
+def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
+    """Run one notebook top to bottom in the project's kernel, as nbval does; returns it and the seconds taken."""
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                            store_widget_state=True)
+    client.execute()
+    for i, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("name") == "stderr" and "Warning" in output.get("text", ""):
+                raise RuntimeError(f"{path.name}, cell {i}: a warning was printed:\n{output['text']}")
+    return nb, time.perf_counter() - start
+
+
+def page(nb: nbformat.NotebookNode, title: str, nav: str) -> str:
+    """One notebook as a page: widgets replaced by their first state, nbconvert's lab look, local MathJax."""
+    nb = static_widgets(nb)
+    exporter = HTMLExporter(template_name="lab", mathjax_url=MATHJAX_URL, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body.replace("<main>", f"<main>{nav}", 1)
+
+
+def student_version(path: Path) -> nbformat.NotebookNode:
+    """An assignment as students get it: solutions and hidden tests cleared (nbgrader's preprocessors)."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
+
+    nb = nbformat.read(path, as_version=4)
+    for preprocessor in (ClearSolutions(), ClearHiddenTests(), ClearMarkScheme()):
+        nb, _ = preprocessor.preprocess(nb, {})
+    return nb
+
+
+def title_and_goal(nb: nbformat.NotebookNode) -> tuple[str, str]:
+    """The first heading of a notebook and its goal line (the line that starts with **Goal:**)."""
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    heading = re.search(r"^#\s+(.+)$", text, re.M)
+    goal = re.search(r"^\*\*Goal:\*\*\s*(.+)$", text, re.M)
+    return (heading.group(1).strip() if heading else "untitled"), (goal.group(1).strip() if goal else "")
+
+
+def landing(notebooks: list[tuple[str, str, str]], assignments: list[tuple[str, str]], readme: str) -> str:
+    """index.html: the notebooks in order, the assignments, then the README with links made local."""
+    readme = re.sub(r"notebooks/(\d\d_\w+)\.ipynb", r"\1.html", readme)
+    items = "".join(f"<li><a href='{name}.html'>{html.escape(title)}</a><div class='goal'>{mistune.html(goal)}</div></li>"
+                    for name, title, goal in notebooks)
+    tasks = "".join(f"<li><a href='assignments/{name}.html'>{html.escape(title)}</a> "
+                    f"(<a href='assignments/{name}.ipynb' download>notebook</a>)</li>" for name, title in assignments)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>prm-edu: Personalized Re-ranking, piece by piece</title>
+<link rel="stylesheet" href="_static/book.css">
+<script src="{MATHJAX_URL}"></script>
+</head><body><main class="landing">
+<h1>prm-edu: Personalized Re-ranking, piece by piece</h1>
+<p>A course on PRM (Pei et al., RecSys 2019) in nine notebooks, shown here with their outputs, run
+in the fast setting on a CPU. To run them yourself: <code>make lab</code> (JupyterLab) or
+<code>make app</code> (the re-ranking explorer alone); the widgets on these pages show their first state only.</p>
+<h2>The notebooks, in order</h2><ol class="notebooks">{items}</ol>
+<h2>Assignments (nbgrader, students' versions)</h2><ul>{tasks}</ul>
+<hr><div class="readme">{mistune.html(readme)}</div>
+</main></body></html>
+"""
+
+
+def nav_bar(names: list[str], index: int) -> str:
+    """Links to the landing page and the previous and next notebooks."""
+    links = ["<a href='index.html'>contents</a>"]
+    if index > 0:
+        links.append(f"<a href='{names[index - 1]}.html'>previous: {names[index - 1]}</a>")
+    if index + 1 < len(names):
+        links.append(f"<a href='{names[index + 1]}.html'>next: {names[index + 1]}</a>")
+    return f"<nav class='book-nav' style='margin:1em 0;font-family:sans-serif'>{' | '.join(links)}</nav>"
+
+
+def check_links(out: Path) -> None:
+    """Every local href and src on every page points to a file of the site."""
+    for page_path in out.rglob("*.html"):
+        text = page_path.read_text()
+        for target in re.findall(r"""(?:href|src)=["']([^"'#?]+)""", text):
+            if re.match(r"^(https?:|data:|mailto:|javascript:)", target):
+                continue
+            if not (page_path.parent / target).exists():
+                raise RuntimeError(f"{page_path.relative_to(out)} links to {target}, which the site does not have")
+
+
+def build(out: Path, full: bool, jobs: int) -> dict[str, float]:
+    import jupyter_server_mathjax
+
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "assignments").mkdir(parents=True)
+    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", out / "_static" / "mathjax")
+    shutil.copy(Path(__file__).parent / "book.css", out / "_static" / "book.css")
+    shutil.copytree(ROOT / "assets", out / "assets")
+
+    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    names = [p.stem for p in paths]
+    kernel_environment(full)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        executed = list(pool.map(execute, paths))
+    seconds = {}
+    listing = []
+    for k, (name, (nb, took)) in enumerate(zip(names, executed)):
+        seconds[name] = took
+        title, goal = title_and_goal(nb)
+        listing.append((name, title, goal))
+        (out / f"{name}.html").write_text(page(nb, title, nav_bar(names, k)))
+
+    tasks = []
+    for folder in sorted((ROOT / "assignments" / "source").iterdir()):
+        nb = student_version(folder / f"{folder.name}.ipynb")
+        title = title_and_goal(nb)[0]
+        nbformat.write(nb, out / "assignments" / f"{folder.name}.ipynb")
+        back = "<nav class='book-nav' style='margin:1em 0;font-family:sans-serif'><a href='../index.html'>contents</a></nav>"
+        body = page(nb, title, back).replace(MATHJAX_URL, "../" + MATHJAX_URL)
+        (out / "assignments" / f"{folder.name}.html").write_text(body)
+        tasks.append((folder.name, title))
+
+    (out / "index.html").write_text(landing(listing, tasks, (ROOT / "README.md").read_text()))
+    check_links(out)
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "book")
+    parser.add_argument("--full", action="store_true", help="the notebooks' full setting (default: the fast one)")
+    parser.add_argument("--jobs", type=int, default=2, help="notebooks executed at once (default 2)")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning during the build is an error
+        seconds = build(args.out, args.full, args.jobs)
+    size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
+    for name, took in seconds.items():
+        print(f"{name}: executed in {took:.0f} s")
+    print(f"The site is in {args.out} ({size / 2**20:.1f} MiB), built in {time.perf_counter() - start:.0f} s; "
+          f"open {args.out / 'index.html'} or serve the folder.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
