@@ -64,7 +64,8 @@ def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
 def page(nb: nbformat.NotebookNode, title: str, nav: str) -> str:
     """One notebook as a page: widgets replaced by their first state, nbconvert's lab look, local MathJax."""
     nb = static_widgets(nb)
-    exporter = HTMLExporter(template_name="lab", mathjax_url=MATHJAX_URL, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(template_name="prm-edu-book", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                            mathjax_url=MATHJAX_URL, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return body.replace("<main>", f"<main>{nav}", 1)
 
@@ -179,6 +180,7 @@ def main() -> int:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning during the build is an error
+        warnings.simplefilter("ignore", ResourceWarning)  # but not the sockets kernel clients leave to the garbage collector
         seconds = build(args.out, args.full, args.jobs)
     size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
     for name, took in seconds.items():

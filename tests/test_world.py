@@ -1,6 +1,7 @@
 """The simulated world: shapes, determinism, each click-model effect, the oracles, bad configs."""
 
 import itertools
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -159,6 +160,14 @@ def test_default_world_effect_sizes():
     effects = world.effect_sizes(world.sample_requests(5000))
     assert effects["initial"] < effects["context_blind_oracle"] < effects["oracle"]
     assert effects["oracle_gain_over_blind_gain"] >= 1.15
+
+
+def test_effect_sizes_without_any_order_effect_say_nan_without_a_warning():
+    world = World(replace(SMALL, position_bias=False, context=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        effects = world.effect_sizes(world.sample_requests(200))
+    assert np.isclose(effects["initial"], effects["oracle"]) and np.isnan(effects["oracle_gain_over_blind_gain"])
 
 
 def test_the_personalized_ranker_makes_better_lists_than_the_item_only_one():

@@ -455,5 +455,6 @@ class World:
             "context_blind_oracle": float(blind),
             "oracle": float(oracle),
             "logged_clicks": float(log.clicks.sum(axis=1).mean()),
-            "oracle_gain_over_blind_gain": float((oracle - initial) / (blind - initial)),
+            # nan where the context-blind oracle gains nothing (e.g. without position bias and list context)
+            "oracle_gain_over_blind_gain": float((oracle - initial) / (blind - initial)) if not np.isclose(blind, initial) else float("nan"),
         }
