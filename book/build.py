@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from static_widgets import static_widgets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-MATHJAX_URL = "_static/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+MATHJAX_URL = "_static/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe,local/prm-edu"
 CELL_TIMEOUT_S = 1200
 
 
@@ -140,6 +140,8 @@ def build(out: Path, full: bool, jobs: int) -> dict[str, float]:
         shutil.rmtree(out)
     (out / "assignments").mkdir(parents=True)
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", out / "_static" / "mathjax")
+    (out / "_static" / "mathjax" / "config" / "local").mkdir()
+    shutil.copy(Path(__file__).parent / "mathjax-local.js", out / "_static" / "mathjax" / "config" / "local" / "prm-edu.js")
     shutil.copy(Path(__file__).parent / "book.css", out / "_static" / "book.css")
     shutil.copytree(ROOT / "assets", out / "assets")
 
