@@ -112,14 +112,19 @@ in the fast setting on a CPU. To run them yourself: <code>make lab</code> (Jupyt
 """
 
 
-def nav_bar(names: list[str], index: int) -> str:
+def nav(links: list[str]) -> str:
+    """A line of links atop a page."""
+    return f"<nav style='margin:1em 0;font-family:sans-serif'>{' | '.join(links)}</nav>"
+
+
+def notebook_nav(names: list[str], index: int) -> str:
     """Links to the landing page and the previous and next notebooks."""
     links = ["<a href='index.html'>contents</a>"]
     if index > 0:
         links.append(f"<a href='{names[index - 1]}.html'>previous: {names[index - 1]}</a>")
     if index + 1 < len(names):
         links.append(f"<a href='{names[index + 1]}.html'>next: {names[index + 1]}</a>")
-    return f"<nav class='book-nav' style='margin:1em 0;font-family:sans-serif'>{' | '.join(links)}</nav>"
+    return nav(links)
 
 
 def check_links(out: Path) -> None:
@@ -156,15 +161,14 @@ def build(out: Path, full: bool, jobs: int) -> dict[str, float]:
         seconds[name] = took
         title, goal = title_and_goal(nb)
         listing.append((name, title, goal))
-        (out / f"{name}.html").write_text(page(nb, title, nav_bar(names, k)))
+        (out / f"{name}.html").write_text(page(nb, title, notebook_nav(names, k)))
 
     tasks = []
     for folder in sorted((ROOT / "assignments" / "source").iterdir()):
         nb = student_version(folder / f"{folder.name}.ipynb")
         title = title_and_goal(nb)[0]
         nbformat.write(nb, out / "assignments" / f"{folder.name}.ipynb")
-        back = "<nav class='book-nav' style='margin:1em 0;font-family:sans-serif'><a href='../index.html'>contents</a></nav>"
-        body = page(nb, title, back).replace(MATHJAX_URL, "../" + MATHJAX_URL)
+        body = page(nb, title, nav(["<a href='../index.html'>contents</a>"])).replace(MATHJAX_URL, "../" + MATHJAX_URL)
         (out / "assignments" / f"{folder.name}.html").write_text(body)
         tasks.append((folder.name, title))
 

@@ -18,13 +18,17 @@ NOTE = ("<p class='static-widget-note'><em>An explorer, shown in its first state
         "<code>make lab</code> (this notebook) or <code>make app</code> (the re-ranking explorer).</em></p>")
 
 
+def _children(model: dict) -> list[str]:
+    """The model ids of a container widget's children."""
+    return [c.removeprefix("IPY_MODEL_") for c in model["state"].get("children", [])]
+
+
 def _widget(model_id: str, models: dict) -> str:
     model = models.get(model_id)
     if model is None:
         raise ValueError(f"static_widgets: no saved state for widget {model_id}")
     name, state = model["model_name"], model["state"]
-    children = [c.removeprefix("IPY_MODEL_") for c in state.get("children", [])]
-    inner = "".join(_widget(c, models) for c in children)
+    inner = "".join(_widget(c, models) for c in _children(model))
     if name in ("VBoxModel", "BoxModel", "GridBoxModel", "AccordionModel", "TabModel"):
         return f"<div style='display:flex;flex-direction:column;gap:4px'>{inner}</div>"
     if name == "HBoxModel":
@@ -75,5 +79,4 @@ def static_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def _is_progress_bar(model_id: str, models: dict) -> bool:
     """A progress bar (tqdm's: a row holding a progress widget) moves by itself; it needs no note."""
-    children = [c.removeprefix("IPY_MODEL_") for c in models[model_id]["state"].get("children", [])]
-    return any(models.get(c, {}).get("model_name") in ("FloatProgressModel", "IntProgressModel") for c in children)
+    return any(models.get(c, {}).get("model_name") in ("FloatProgressModel", "IntProgressModel") for c in _children(models[model_id]))

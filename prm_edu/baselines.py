@@ -42,7 +42,7 @@ def _reverse_real(t: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     length = t.shape[1]
     slots = torch.arange(length, device=t.device).expand(t.shape[0], length)  # (B, L)
     source = torch.where(slots < lengths[:, None], lengths[:, None] - 1 - slots, slots)  # (B, L)
-    return t.gather(1, source.view(*source.shape, *([1] * (t.ndim - 2))).expand_as(t))
+    return _take_slots(t, source)
 
 
 def _take_slots(t: torch.Tensor | None, order: torch.Tensor) -> torch.Tensor | None:

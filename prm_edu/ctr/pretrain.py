@@ -172,10 +172,11 @@ def _start_at_click_rate(model: ClickModel, rate: float) -> None:
         model.output_bias.fill_(math.log(rate / (1 - rate)))
 
 
-def _per_slot(model: ClickModel, world: World, spec: FeatureSpec, log: RequestLog, what: str, batch_size: int) -> torch.Tensor:
+def _per_slot(compute, model: ClickModel, world: World, spec: FeatureSpec, log: RequestLog, batch_size: int) -> torch.Tensor:
+    """compute(model, inputs) (`predict` or `predict_pv`) of every real slot of `log`, laid out (R, L[, d_pv])."""
     rows, slots = np.nonzero(~log.padding_mask)
     inputs = inputs_from_world(world, spec, log.users[rows], log.items[rows, slots])
-    values = predict_pv(model, inputs, batch_size) if what == "pv" else predict(model, inputs, batch_size)  # (N, d_pv) or (N,)
+    values = compute(model, inputs, batch_size)  # (N,) or (N, d_pv)
     out = torch.zeros((*log.items.shape, *values.shape[1:]), dtype=torch.float32)  # (R, L[, d_pv]), zeros at padding
     out[torch.as_tensor(rows), torch.as_tensor(slots)] = values.float()
     return out
@@ -183,9 +184,9 @@ def _per_slot(model: ClickModel, world: World, spec: FeatureSpec, log: RequestLo
 
 def pv_for_lists(model: nn.Module, world: World, spec: FeatureSpec, log: RequestLog, batch_size: int = 8192) -> torch.Tensor:
     """PV (R, L, d_pv): row r, slot j holds pv of user log.users[r] and item log.items[r, j]; zeros where padded."""
-    return _per_slot(model, world, spec, log, "pv", batch_size)
+    return _per_slot(predict_pv, model, world, spec, log, batch_size)
 
 
 def click_model_logits(model: nn.Module, world: World, spec: FeatureSpec, log: RequestLog, batch_size: int = 8192) -> torch.Tensor:
     """The click model's logit of every slot, (R, L), zeros where padded: a pointwise re-ranker's scores."""
-    return _per_slot(model, world, spec, log, "logit", batch_size)
+    return _per_slot(predict, model, world, spec, log, batch_size)

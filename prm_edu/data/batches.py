@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from prm_edu.data.world import PAD, RequestLog
+from prm_edu.data.world import PAD, RequestLog, initial_order
 
 
 FIELDS = ("x", "pv", "ranks", "shown_at", "labels", "padding_mask", "users", "items")  # RerankBatch's tensors, in order
@@ -116,13 +116,8 @@ def rerank_batch(item_features: np.ndarray, log: RequestLog, pv: torch.Tensor | 
 
 
 def initial_ranks(log: RequestLog) -> torch.Tensor:
-    """(R, L) each slot's rank by the log's initial scores: 0 for the best real item, padding last
-    (ties keep the slot order, so a log in the initial order gets 0 .. L-1 in every row)."""
-    keys = np.where(log.padding_mask, np.inf, -log.initial_scores)  # best first, padding last
-    order = np.argsort(keys, axis=1, kind="stable")  # (R, L) slot of rank r
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(order.shape[1])[None, :].repeat(len(order), 0), axis=1)
-    return torch.as_tensor(ranks, dtype=torch.int64)
+    """(R, L) each slot's rank by the log's initial scores: 0 for the best real item, padding last."""
+    return torch.as_tensor(np.argsort(initial_order(log), axis=1), dtype=torch.int64)  # the inverse permutation
 
 
 def concat(batches: list[RerankBatch]) -> RerankBatch:

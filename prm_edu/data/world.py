@@ -199,14 +199,20 @@ def reorder(items: np.ndarray, order: np.ndarray) -> np.ndarray:
     return np.take_along_axis(items, order, axis=1)
 
 
+def initial_order(log: RequestLog) -> np.ndarray:
+    """(R, L) the slot holding each initial rank: sorted by initial score, best first, padding last;
+    ties keep the slot order, so a log in the initial order gets 0 .. L-1 in every row."""
+    keys = np.where(log.padding_mask, np.inf, -log.initial_scores)
+    return np.argsort(keys, axis=1, kind="stable")
+
+
 def in_initial_order(log: RequestLog) -> tuple[RequestLog, np.ndarray]:
     """A log shown in some other order (e.g. `randomize=True`) put back in the initial ranker's order.
 
     Returns the reordered log (items, scores and clicks sorted by initial score, padding last)
     and `shown_at` (R, L): the position at which each slot's item was displayed.
     """
-    keys = np.where(log.padding_mask, np.inf, -log.initial_scores)  # best first, padding last
-    shown_at = np.argsort(keys, axis=1, kind="stable")  # (R, L) display index of the item of initial rank i
+    shown_at = initial_order(log)  # (R, L) display index of the item of initial rank i
     take = lambda a: np.take_along_axis(a, shown_at, axis=1)  # noqa: E731
     return RequestLog(log.users, take(log.items), take(log.initial_scores), take(log.clicks)), shown_at
 
