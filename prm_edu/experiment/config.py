@@ -20,7 +20,12 @@ from prm_edu.train import FitConfig
 # randomized bucket; "pretrained": that logit fixed to e_j from the position-aware pre-training;
 # "ipw": clicks weighted by 1 / e_j; "none": the model alone.
 DEBIAS = ("learned", "pretrained", "ipw", "none")
-RERANK_FIT = FitConfig(epochs=6, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
+# How the demo chooses each re-ranker's epoch (see `prm_edu.selection`): "estimate": the highest estimated
+# gain of its orders of the validation lists, from a click model fitted on the randomized bucket;
+# "loss": the lowest list-wise loss on the logged validation lists (blind to what the re-ranking earns).
+SELECT = ("estimate", "loss")
+# up to 15 epochs; the stopping rule (DemoConfig.select) picks the epoch, patience 2 ends a run soon after it
+RERANK_FIT = FitConfig(epochs=15, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
 # smaller batches than the library default: the click model gets near its best AUC in 3 epochs
 DEMO_PRETRAIN_FIT = replace(PRETRAIN_FIT, epochs=3, batch_size=1024, patience=1)
 MOVIELENS_FIT = FitConfig(epochs=10, batch_size=256, lr=3e-3, warmup_steps=50, patience=3)
@@ -57,6 +62,7 @@ class DemoConfig:
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES, or a loss function (logits, labels, padding_mask) -> scalar
     debias: str = "learned"  # one of DEBIAS
+    select: str = "estimate"  # one of SELECT; "estimate" needs a randomized bucket (explore_share > 0)
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
 
@@ -66,6 +72,11 @@ class DemoConfig:
             raise ValueError(f"DemoConfig.loss must be one of {sorted(LIST_LOSSES)}, got {self.loss!r}")
         if self.debias not in DEBIAS:
             raise ValueError(f"DemoConfig.debias must be one of {DEBIAS}, got {self.debias!r}")
+        if self.select not in SELECT:
+            raise ValueError(f"DemoConfig.select must be one of {SELECT}, got {self.select!r}")
+        if self.select == "estimate" and not self.explore_share > 0:
+            raise ValueError("DemoConfig.select='estimate' fits its click model on the randomized bucket: "
+                             f"set explore_share > 0 (got {self.explore_share}) or select='loss'")
         if self.debias in ("pretrained", "ipw") and not self.pretrain_position_aware:
             raise ValueError(f"DemoConfig.debias={self.debias!r} reads e_j from a position-aware pre-training: "
                              "set pretrain_position_aware=True or debias='learned'")

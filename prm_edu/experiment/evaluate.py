@@ -31,6 +31,22 @@ def evaluate(world: World, log: RequestLog, test: RerankBatch, scores: dict[str,
     return rows
 
 
+def truth_watch(world: World, log: RequestLog):
+    """A `watch` for `train_rows`: after each epoch, the share of the oracle's gain of the model's orders of
+    the test lists `log`, from the true click model. A diagnostic for the benchmark and notebook 06; the
+    stopping rule never reads it."""
+    from prm_edu.experiment.rerankers import logits_of  # (rerankers imports nothing from here)
+
+    initial = metrics.expected_clicks(world, log.users, log.items)
+    oracle = metrics.expected_clicks(world, log.users, log.items, world.oracle_order(log.users, log.items))
+
+    def watch(model, test: RerankBatch) -> dict[str, float]:
+        order = metrics.rank_order(logits_of(model, test), test.padding_mask)
+        return {"true share": metrics.share_of_oracle_gain(metrics.expected_clicks(world, log.users, log.items, order), initial, oracle)}
+
+    return watch
+
+
 # The paper's claims as pairs of rows: (better, worse), each with what the difference measures
 CLAIMS = [
     ("PRM-Personalized", "PRM-Personalized, no attention", "list context (attention) pays"),

@@ -23,6 +23,7 @@ from prm_edu.ctr.pretrain import predict_pv
 from prm_edu.data.batches import RerankBatch, concat, rerank_batch
 from prm_edu.data.world import PAD, RequestLog, World, in_initial_order
 from prm_edu.experiment.config import PAST_LOG_SEED_OFFSET, RANDOMIZED_BUCKET_SEED_OFFSET, DemoConfig
+from prm_edu.selection import ListClickModel, OrderValue
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Prepared:
     seconds: dict[str, float]
     spec: FeatureSpec  # the click model's inputs
     standardize: PVStandardizer  # raw PV -> PV as the re-rankers read it
+    select: OrderValue | None  # estimated gain of a re-ranker's orders of the validation lists (None: no randomized bucket)
 
     def pv_of(self, user: int, items: np.ndarray, history: np.ndarray | None = None) -> torch.Tensor:
         """PV (1, n, d_pv) of one list of real items for `user`, as the re-rankers read it;
@@ -96,12 +98,28 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
     pv = standardize(pv, padding_mask)
     batches = [rerank_batch(world.item_features, log.subset(part), pv[part]) for part in parts]
     n_explore = round(config.explore_share * len(log))
+    select = None
     if n_explore > 0:  # lists shown in a random order: fed to the re-ranker in the initial order, shown_at for the bias term
         shown, shown_at = in_initial_order(world.sample_requests(n_explore, seed=config.seed + RANDOMIZED_BUCKET_SEED_OFFSET,
                                                                  randomize=True))
         explore_pv = standardize(pv_for_lists(result.model, world, result.spec, shown), torch.as_tensor(shown.padding_mask))
-        batches[0] = concat([batches[0], rerank_batch(world.item_features, shown, explore_pv, shown_at)])
+        explore = rerank_batch(world.item_features, shown, explore_pv, shown_at)
+        batches[0] = concat([batches[0], explore])
+        if config.select == "estimate":
+            select = _order_value(world, result.model, result.spec, shown, explore, log.subset(parts[1]), batches[1])
     test_log = log.subset(parts[2])
     pointwise = click_model_logits(result.model, world, result.spec, test_log)
     return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, seconds,
-                    result.spec, standardize)
+                    result.spec, standardize, select)
+
+
+def _order_value(world: World, click_model: nn.Module, spec: FeatureSpec, shown: RequestLog, explore: RerankBatch,
+                 valid_log: RequestLog, valid: RerankBatch) -> OrderValue:
+    """The stopping rule's estimate: a `ListClickModel` fitted on the randomized bucket (`shown`, its batch
+    `explore`), judging orders of the validation lists. It reads what the logs hold: categories, initial
+    ranks, displayed positions, clicks and the pre-trained click model's logits."""
+    category = lambda items: torch.as_tensor(world.items.category[np.maximum(items, 0)])  # noqa: E731  (R, L)
+    fitted = ListClickModel.fit(explore.shown_at, explore.ranks, click_model_logits(click_model, world, spec, shown),
+                                category(shown.items), explore.labels, explore.padding_mask)
+    return OrderValue(fitted, valid.ranks, click_model_logits(click_model, world, spec, valid_log), category(valid_log.items),
+                      valid.padding_mask)

@@ -9,6 +9,7 @@ loss (never on the true click model), and scores the test lists.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -24,6 +25,7 @@ from prm_edu.runtime import device as default_device
 from prm_edu.train import FitConfig, History, fit
 
 KINDS = ("prm", "dlcm")
+ESTIMATE = "estimated gain"  # the history's name of `select`'s number
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,16 @@ def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> t
 
 
 def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss,
-                   debias: str = "learned", log_examination: torch.Tensor | None = None) -> History:
-    """Fit `model` on logged clicks; early stopping on the validation loss. `debias` (one of config.DEBIAS)
-    says how the logs' position bias is handled; "pretrained" and "ipw" read e_j from `log_examination` (L,)."""
+                   debias: str = "learned", log_examination: torch.Tensor | None = None,
+                   watch: Callable[[nn.Module], dict[str, float]] | None = None,
+                   select: Callable[[torch.Tensor], float] | None = None) -> History:
+    """Fit `model` on logged clicks. `debias` (one of config.DEBIAS) says how the logs' position bias is
+    handled; "pretrained" and "ipw" read e_j from `log_examination` (L,).
+    Early stopping: with `select` (e.g. `selection.OrderValue`, which maps the re-ranker's logits (R, L) of
+    the validation lists to the estimated gain of its orders), the epoch with the highest estimate; without,
+    the lowest list-wise loss on the validation lists (logged clicks, with the position-bias term).
+    `watch(model)`, called after every epoch with the re-ranker alone (no position-bias term), adds its
+    numbers to that epoch's history: a diagnostic (e.g. the truth's verdict), never read by the stopping rule."""
     if debias not in DEBIAS:
         raise ValueError(f"debias must be one of {DEBIAS}, got {debias!r}")
     if debias in ("pretrained", "ipw") and log_examination is None:
@@ -116,13 +125,23 @@ def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit
 
     def validate(m: nn.Module) -> dict[str, float]:
         logits = logits_of(m, valid_on_device)
-        return {"loss": loss_fn(logits, valid.labels, valid.padding_mask).item()}
+        scores = {"loss": loss_fn(logits, valid.labels, valid.padding_mask).item()}
+        alone = m.model if with_bias_term else m  # what re-ranks: the model without the position-bias term
+        if select is not None:
+            scores[ESTIMATE] = select(logits_of(alone, valid_on_device))
+        if watch is not None:
+            watched = watch(alone)
+            if set(watched) & {"loss", ESTIMATE}:
+                raise ValueError(f"train_reranker: watch() must not return 'loss' or {ESTIMATE!r}, the stopping rule's numbers")
+            scores |= watched
+        return scores
 
     def train_loss(m: nn.Module, b: RerankBatch) -> torch.Tensor:
         logits = m(b.x, b.pv, b.padding_mask, b.ranks, b.shown_at) if with_bias_term else m(b.x, b.pv, b.padding_mask, b.ranks)
         return loss_fn(logits, b.labels, b.padding_mask)
 
-    return fit(model, train.to(device), loss_fn=train_loss, validate=validate, config=fit_config, monitor="loss", mode="min")
+    monitor, mode = (ESTIMATE, "max") if select is not None else ("loss", "min")
+    return fit(model, train.to(device), loss_fn=train_loss, validate=validate, config=fit_config, monitor=monitor, mode=mode)
 
 
 @dataclass
@@ -136,9 +155,12 @@ class Trained:
 
 
 def train_rows(rows: dict[str, Reranker], splits: dict[str, RerankBatch], *, prm: dict, fit_config: FitConfig, loss,
-               debias: str, seed: int, log_examination: torch.Tensor | None = None) -> Trained:
+               debias: str, seed: int, log_examination: torch.Tensor | None = None,
+               select: Callable[[torch.Tensor], float] | None = None,
+               watch: Callable[[nn.Module, RerankBatch], dict[str, float]] | None = None) -> Trained:
     """Train every row on `splits` ("train", "valid", "test", with PV; rows that are not personalized
-    read them without) and score the test lists. Each model's weights are drawn from `seed`."""
+    read them without) and score the test lists. Each model's weights are drawn from `seed`.
+    `select` and `watch` as in `train_reranker`; `watch` also gets the row's test lists."""
     without_pv = {name: batch.without_pv() for name, batch in splits.items()}
     trained = Trained({}, {}, {}, {})
     for name, row in rows.items():
@@ -150,8 +172,9 @@ def train_rows(rows: dict[str, Reranker], splits: dict[str, RerankBatch], *, prm
             model = build_prm(data["train"], **{**prm, **row.prm})
         model = model.to(default_device())
         start = time.perf_counter()
+        row_watch = None if watch is None else (lambda m, test=data["test"]: watch(m, test))
         trained.histories[name] = train_reranker(model, data["train"], data["valid"], fit_config, row.loss or loss,
-                                                 row.debias or debias, log_examination)
+                                                 row.debias or debias, log_examination, row_watch, select)
         trained.seconds[name] = time.perf_counter() - start
         trained.test_logits[name] = logits_of(model, data["test"])
         trained.models[name] = model
