@@ -36,6 +36,30 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path | None 
     return _save(fig, path)
 
 
+SELECTION_PANELS = {  # history column -> what the panel shows
+    "loss": "validation loss on logged lists (lower is better)",
+    "estimated gain": "estimated gain, clicks per list (the stopping rule)",
+    "true share": "true share of the oracle's gain (never read by selection)",
+}
+
+
+def plot_selection_curves(histories: dict[str, History], path: str | Path | None = None):
+    """Per epoch, side by side: the logged loss, the stopping rule's estimate and the truth, one line per
+    model (histories from `demo.run(..., truth_per_epoch=True)`); a circle marks the restored epoch."""
+    fig, axes = plt.subplots(1, len(SELECTION_PANELS), figsize=(15, 3.8))
+    for name, history in histories.items():
+        epochs = [e["epoch"] + 1 for e in history.epochs]
+        for ax, key in zip(axes, SELECTION_PANELS):
+            ax.plot(epochs, history.column(key), marker="o", label=name)
+            ax.scatter([history.best_epoch + 1], [history.best[key]], s=120, facecolors="none", edgecolors="k")
+    for ax, title in zip(axes, SELECTION_PANELS.values()):
+        ax.set(title=title, xlabel="epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def plot_attention(weights: torch.Tensor, labels: list[str] | None = None, title: str = "", path: str | Path | None = None):
     """One head's attention weights (L, L) as a heatmap: row = the item that attends (query)."""
     w = np.asarray(torch.as_tensor(weights).detach().cpu())
