@@ -16,6 +16,12 @@ list back towards the order it was logged in. The tools here:
    choice; it breaks when that e_j absorbs more than the position bias (with a
    personalized initial ranker, the ranker's ordering and the list context, which both
    fall with position, make it too steep).
+   A learned beta has the same limit, reached over epochs: on the randomized bucket it
+   learns everything that falls with the displayed position, the list context of a
+   random order included, and the closer it gets, the less of the initial ranks stays in
+   the model's own logits. The loss on logged lists cannot see this (there beta and the
+   position embedding read the same position); `prm_edu.selection` estimates what the
+   re-ranking earns instead, and the demo stops on that.
 2. `estimate_examination`: e_j read off a randomized bucket, requests whose lists were
    shown in a random order (Joachims et al., WSDM 2017), smoothed to be non-increasing
    (pool adjacent violators). There the items do not depend on the position, so the
