@@ -13,6 +13,7 @@ import torch
 from prm_edu import metrics
 from prm_edu.data.batches import RerankBatch
 from prm_edu.data.world import RequestLog, World
+from prm_edu.experiment.rerankers import logits_of
 
 
 def evaluate(world: World, log: RequestLog, test: RerankBatch, scores: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
@@ -35,8 +36,6 @@ def truth_watch(world: World, log: RequestLog):
     """A `watch` for `train_rows`: after each epoch, the share of the oracle's gain of the model's orders of
     the test lists `log`, from the true click model. A diagnostic for the benchmark and notebook 06; the
     stopping rule never reads it."""
-    from prm_edu.experiment.rerankers import logits_of  # (rerankers imports nothing from here)
-
     initial = metrics.expected_clicks(world, log.users, log.items)
     oracle = metrics.expected_clicks(world, log.users, log.items, world.oracle_order(log.users, log.items))
 

@@ -1,4 +1,5 @@
-"""The demo's data, steps 1 and 2: the simulated world, its logs, the pre-trained click model and PV.
+"""The demo's data, steps 1 and 2: the simulated world, its logs, the pre-trained click model and PV,
+and the stopping rule's estimate (`prm_edu.selection`, fitted on the randomized bucket).
 
 Two logs: an earlier, longer one on which the click model is pre-trained (as a production
 CTR model learns from past traffic), and the re-ranking log, split by request into train,
