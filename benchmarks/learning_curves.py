@@ -2,6 +2,7 @@
 stopping-rule numbers beside the truth's verdict.
 
     python learning_curves.py run --scale 4 --seed 0        # one job: writes learning_curves/scale4_seed0.json
+    python learning_curves.py run --scale 4 --select loss   # the same, stopped on the logged loss (..._loss.json)
     python learning_curves.py report                        # the table and the figure from every job written
 
 Each job runs the demo (`prm_edu.experiment.demo.run`, its default settings, its five
@@ -25,6 +26,7 @@ import torch
 from common import machine, markdown_table
 
 from prm_edu.experiment import demo_config
+from prm_edu.experiment.config import SELECT
 from prm_edu.experiment.demo import run
 from prm_edu.experiment.evaluate import paired_differences
 
@@ -32,17 +34,17 @@ OUT = Path(__file__).with_name("learning_curves")
 CURVE_ROWS = ("PRM-Personalized", "PRM-BASE", "PRM-Personalized, no attention")
 
 
-def job(scale: int, seed: int) -> None:
+def job(scale: int, seed: int, select: str) -> None:
     torch.set_num_threads(1)
     config = demo_config(False, seed)
-    config = replace(config, world=replace(config.world, n_requests=config.world.n_requests * scale))
+    config = replace(config, world=replace(config.world, n_requests=config.world.n_requests * scale), select=select)
     start = time.perf_counter()
     result = run(config, progress=False, truth_per_epoch=True)
-    out = {"scale": scale, "seed": seed, "seconds": time.perf_counter() - start, "rows": result["rows"],
+    out = {"scale": scale, "seed": seed, "select": select, "seconds": time.perf_counter() - start, "rows": result["rows"],
            "histories": {name: {"best_epoch": h.best_epoch, "epochs": h.epochs} for name, h in result["histories"].items()}}
     OUT.mkdir(exist_ok=True)
-    (OUT / f"scale{scale}_seed{seed}.json").write_text(json.dumps(out, indent=1))
-    print(f"scale {scale} seed {seed}: {out['seconds']:.0f} s")
+    (OUT / f"scale{scale}_seed{seed}{'' if select == 'estimate' else '_' + select}.json").write_text(json.dumps(out, indent=1))
+    print(f"scale {scale} seed {seed} select {select}: {out['seconds']:.0f} s")
 
 
 def spearman(a: list[float], b: list[float]) -> float:
@@ -51,7 +53,8 @@ def spearman(a: list[float], b: list[float]) -> float:
 
 
 def report() -> None:
-    jobs = [json.loads(p.read_text()) for p in sorted(OUT.glob("scale*_seed*.json"))]
+    every = [json.loads(p.read_text()) for p in sorted(OUT.glob("scale*_seed*.json"))]
+    jobs = [j for j in every if j.get("select", "estimate") == "estimate"]
     scales = sorted({j["scale"] for j in jobs})
     print(f"Measured on {machine()}; {len(jobs)} jobs\n")
     header = ["rows trained on", "row", "seeds", "true share at the chosen epoch", "best epoch's share", "chosen - best",
@@ -83,6 +86,18 @@ def report() -> None:
         diffs = [j["rows"]["PRM-Personalized"]["oracle gain"] - by_seed[j["seed"]]["rows"]["PRM-Personalized"]["oracle gain"]
                  for j in jobs if j["scale"] == last and j["seed"] in by_seed]
         print(f"\nPRM-Personalized, {last}x minus {first}x (paired by seed): {np.mean(diffs):+.3f} ± {np.std(diffs):.3f}")
+    others = [j for j in every if j.get("select", "estimate") != "estimate"]
+    if others:
+        print("\nStopped on the logged validation loss instead (select='loss'):\n")
+        rows = []
+        for j in others:
+            for name in CURVE_ROWS:
+                h = j["histories"][name]
+                truth = [e["true share"] for e in h["epochs"]]
+                rows.append([f"{j['scale']}x, seed {j['seed']}", name, f"{truth[h['best_epoch']]:.3f}", f"{max(truth):.3f}",
+                             str(h["best_epoch"] + 1), str(len(truth))])
+        header = ["log, seed", "row", "true share at the chosen epoch", "best epoch's share", "chosen epoch", "epochs run"]
+        print(markdown_table(header, rows))
     figure(jobs, scales)
 
 
@@ -117,6 +132,7 @@ if __name__ == "__main__":
     one = sub.add_parser("run")
     one.add_argument("--scale", type=int, default=1)
     one.add_argument("--seed", type=int, default=0)
+    one.add_argument("--select", choices=SELECT, default="estimate")
     sub.add_parser("report")
     args = parser.parse_args()
-    job(args.scale, args.seed) if args.command == "run" else report()
+    job(args.scale, args.seed, args.select) if args.command == "run" else report()

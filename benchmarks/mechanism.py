@@ -55,7 +55,8 @@ def main(variant: str, scale: int, seed: int, epochs: int) -> None:
     shown, shown_at = in_initial_order(world.sample_requests(4000, seed=seed + HELD_OUT_SEED_OFFSET, randomize=True))
     held = rerank_batch(world.item_features, shown,
                         p.standardize(pv_for_lists(p.click_model, world, p.spec, shown), torch.as_tensor(shown.padding_mask)), shown_at)
-    bucket = world.sample_requests(round(config.explore_share * config.world.n_requests), seed=seed + RANDOMIZED_BUCKET_SEED_OFFSET, randomize=True)
+    bucket = world.sample_requests(round(config.explore_share * config.world.n_requests), seed=seed + RANDOMIZED_BUCKET_SEED_OFFSET,
+                                   randomize=True)  # the training randomized bucket, as `prepare` draws it
     log_e = torch.as_tensor(np.log(estimate_examination(bucket)), dtype=torch.float32)
     initial = metrics.expected_clicks(world, log.users, log.items)
     oracle = metrics.expected_clicks(world, log.users, log.items, world.oracle_order(log.users, log.items))
