@@ -28,7 +28,7 @@ from common import machine, markdown_table
 from prm_edu.experiment import demo_config
 from prm_edu.experiment.config import SELECT
 from prm_edu.experiment.demo import run
-from prm_edu.experiment.evaluate import paired_differences
+from prm_edu.experiment.evaluate import mean_and_spread, paired_differences
 
 OUT = Path(__file__).with_name("learning_curves")
 CURVE_ROWS = ("PRM-Personalized", "PRM-BASE", "PRM-Personalized, no attention")
@@ -74,12 +74,18 @@ def report() -> None:
                           pm(np.subtract(chosen, best)), pm(rho_est), pm(rho_loss),
                           "/".join(str(len(x["epochs"])) for x in h), "/".join(str(x["best_epoch"] + 1) for x in h)])
     print(markdown_table(header, table))
-    print("\nThe demo's claims (oracle gain; mean difference over seeds, std, holds = mean > 2 std):\n")
+    for scale in scales:
+        mean, spread = mean_and_spread([j["rows"] for j in jobs if j["scale"] == scale])
+        columns = ["P@5", "MAP@10", "NDCG@10", "clicks/list", "oracle gain"]
+        print(f"\nThe demo's table at {scale}x (mean ± std over seeds):\n")
+        print(markdown_table(["", *columns], [[name, *(f"{mean[name][c]:.3f} ± {spread[name][c]:.3f}" for c in columns)] for name in mean]))
+    print("\nThe demo's claims (oracle gain, then MAP@10; mean difference over seeds ± std; holds = mean > 2 std):\n")
     for scale in scales:
         tables = [j["rows"] for j in jobs if j["scale"] == scale]
         print(f"{scale}x:")
-        for claim, row in paired_differences(tables, columns=("oracle gain",)).items():
-            print(f"  {claim}: {row['oracle gain: mean']:+.3f} ± {row['oracle gain: std']:.3f}  holds={bool(row['oracle gain: holds'])}")
+        for claim, row in paired_differences(tables).items():
+            print(f"  {claim}: {row['oracle gain: mean']:+.3f} ± {row['oracle gain: std']:.3f}  holds={bool(row['oracle gain: holds'])}; "
+                  f"MAP@10 {row['MAP@10: mean']:+.3f} ± {row['MAP@10: std']:.3f}")
     if len(scales) > 1:
         first, last = scales[0], scales[-1]
         by_seed = {j["seed"]: j for j in jobs if j["scale"] == first}
