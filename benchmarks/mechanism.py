@@ -68,6 +68,12 @@ def main(variant: str, scale: int, seed: int, epochs: int) -> None:
     length = p.train.x.shape[1]
     wrapped = {"learned": lambda: WithPositionBias(model, length), "fixed": lambda: WithPositionBias(model, length, log_e),
                "none": lambda: WithPositionBias(model, length, torch.zeros(length))}[variant]()
+    fall = lambda p: float(np.log(p[:, 0].mean() / p[:, -1].mean()))  # noqa: E731  log CTR(top) - log CTR(bottom)
+    logged, shown_random = world.sample_requests(20000, seed=seed + 1), world.sample_requests(20000, seed=seed + 5, randomize=True)
+    attractive = 1 / (1 + np.exp(-world.attractiveness(logged.users, logged.items)))
+    falls = [fall(world.click_probabilities(log_.users, log_.items)) for log_ in (logged, shown_random)]
+    print(f"the truth's click probabilities fall from the top to the bottom slot by {falls[0]:.2f} logits in logged lists, "
+          f"{falls[1]:.2f} in randomly ordered ones; sigmoid(a) alone falls by {fall(attractive):.2f} in logged lists")
     print(f"{variant}, {scale}x, seed {seed}; log e_29: true {np.log(world.examination(length))[-1]:.2f}, "
           f"read off the randomized bucket {float(log_e[-1]):.2f}")
     print("| epoch | logged valid. loss | held-out randomized loss | beta_0 - beta_29 | true share | rho(logit, a) | rho(logit, -rank) |")
