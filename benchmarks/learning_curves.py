@@ -113,7 +113,7 @@ def figure(jobs: list[dict], scales: list[int]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(scales), 3, figsize=(14, 3.6 * len(scales)), squeeze=False)
+    fig, axes = plt.subplots(len(scales), 3, figsize=(14, 4 * len(scales)), squeeze=False)
     for i, scale in enumerate(scales):
         for job_ in (j for j in jobs if j["scale"] == scale):
             h = job_["histories"]["PRM-Personalized"]
@@ -121,8 +121,8 @@ def figure(jobs: list[dict], scales: list[int]) -> None:
             for ax, key in zip(axes[i], ["loss", "estimated gain", "true share"]):
                 ax.plot(epochs, [e[key] for e in h["epochs"]], marker=".", label=f"seed {job_['seed']}")
                 ax.plot(h["best_epoch"] + 1, h["epochs"][h["best_epoch"]][key], "ko", fillstyle="none")
-        titles = ["validation loss, logged lists (lower is better)", "estimated gain, clicks per list (the stopping rule)",
-                  "true share of the oracle's gain (diagnosis only)"]
+        titles = ["validation loss on logged lists\n(lower is better)", "estimated gain, clicks per list\n(the stopping rule)",
+                  "true share of the oracle's gain\n(diagnosis only)"]
         for ax, title in zip(axes[i], titles):
             ax.set(title=f"{scale}x the log: {title}", xlabel="epoch")
             ax.xaxis.get_major_locator().set_params(integer=True)
