@@ -95,6 +95,9 @@ class ListClickModel:
                         padding_mask: torch.Tensor) -> torch.Tensor:
         """Expected clicks (R,) of each list displayed in `order` (R, L): slot indices, top first, padding last."""
         _check("ListClickModel.expected_clicks", padding_mask, order=order, ranks=ranks, pointwise=pointwise, category=category)
+        if padding_mask.shape[1] > len(self.alpha):
+            raise ValueError(f"ListClickModel.expected_clicks: lists of {padding_mask.shape[1]} slots are longer than the "
+                             f"{len(self.alpha)} positions the model was fitted on")
         take = lambda t: t.gather(1, order)  # noqa: E731  (R, L) in display order
         real = ~take(padding_mask)
         n_above = same_group_above(take(category), take(padding_mask))

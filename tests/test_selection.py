@@ -64,6 +64,10 @@ def test_list_click_model_refuses_bad_lists():
         ListClickModel.fit(ranks, ranks, pointwise, category, clicks, mask)
     with pytest.raises(ValueError, match="pointwise must be"):
         ListClickModel.fit(shown_at, ranks, pointwise[:, :3], category, clicks, mask)
+    fitted = ListClickModel.fit(shown_at, ranks, pointwise, category, clicks, mask)
+    longer = torch.zeros(50, 9, dtype=torch.int64)
+    with pytest.raises(ValueError, match="longer than the 8 positions"):
+        fitted.expected_clicks(longer, longer, longer.float(), longer, longer.bool())
     with pytest.raises(ValueError, match="NaN"):
         ListClickModel.fit(shown_at, ranks, pointwise.masked_fill(mask.logical_not(), float("nan")), category, clicks, mask)
 
