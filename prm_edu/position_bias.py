@@ -83,4 +83,8 @@ class WithPositionBias(nn.Module):
                 shown_at: torch.Tensor) -> torch.Tensor:
         """Training logits (B, L): the model's logits (it reads the initial `ranks`) plus beta at the
         position each item was displayed at (`shown_at`)."""
-        return self.model(x, pv, padding_mask, ranks) + self.beta[shown_at].masked_fill(padding_mask, 0.0)
+        return self.model(x, pv, padding_mask, ranks) + self.bias(shown_at, padding_mask)
+
+    def bias(self, shown_at: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """beta at each slot's displayed position, (B, L), 0 where padded: what training adds to the model's logits."""
+        return self.beta[shown_at].masked_fill(padding_mask, 0.0)

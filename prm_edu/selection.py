@@ -27,6 +27,7 @@ notebook; it never selects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 import torch.nn.functional as F
@@ -119,8 +120,12 @@ class OrderValue:
     def clicks(self, order: torch.Tensor) -> torch.Tensor:
         return self.click_model.expected_clicks(order, self.ranks, self.pointwise, self.category, self.padding_mask)
 
+    @cached_property
+    def initial_clicks(self) -> torch.Tensor:
+        """Estimated clicks (R,) of the initial order, computed once."""
+        return self.clicks(torch.argsort(self.ranks.masked_fill(self.padding_mask, self.ranks.shape[1]), dim=1))  # slots by rank
+
     def __call__(self, logits: torch.Tensor) -> float:
         """Estimated gain in clicks per list of sorting each list by `logits` (R, L) over the initial order."""
-        initial = torch.argsort(self.ranks.masked_fill(self.padding_mask, self.ranks.shape[1]), dim=1)  # (R, L) slots by rank
         new = rank_order(logits.cpu(), self.padding_mask)
-        return float((self.clicks(new) - self.clicks(initial)).mean())
+        return float((self.clicks(new) - self.initial_clicks).mean())

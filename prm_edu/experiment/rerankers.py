@@ -124,11 +124,12 @@ def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit
     valid_on_device = valid.to(device)
 
     def validate(m: nn.Module) -> dict[str, float]:
-        logits = logits_of(m, valid_on_device)
-        scores = {"loss": loss_fn(logits, valid.labels, valid.padding_mask).item()}
         alone = m.model if with_bias_term else m  # what re-ranks: the model without the position-bias term
+        logits = logits_of(alone, valid_on_device)  # (R, L) on the CPU, one pass for the loss and the estimate
+        trained_logits = logits + m.bias(valid_on_device.shown_at, valid_on_device.padding_mask).cpu() if with_bias_term else logits
+        scores = {"loss": loss_fn(trained_logits, valid.labels, valid.padding_mask).item()}
         if select is not None:
-            scores[ESTIMATE] = select(logits_of(alone, valid_on_device))
+            scores[ESTIMATE] = select(logits)
         if watch is not None:
             watched = watch(alone)
             if set(watched) & {"loss", ESTIMATE}:
