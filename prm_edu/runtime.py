@@ -16,6 +16,7 @@ import torch
 
 DEVICE_ENV = "PRM_EDU_DEVICE"
 FAST_ENV = "PRM_EDU_FAST"
+WORKERS_ENV = "PRM_EDU_WORKERS"  # how many of a table's rows train at once (see prm_edu.experiment.parallel)
 
 
 def device() -> torch.device:

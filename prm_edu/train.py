@@ -10,7 +10,9 @@
 
 Each epoch shuffles with a generator seeded from `FitConfig.seed`, so the same seed
 gives the same numbers. The best epoch's weights are restored at the end. A progress
-bar (tqdm.auto: a widget in notebooks, text in a terminal) shows the losses.
+bar (tqdm.auto: a widget in notebooks, text in a terminal), named after what is trained,
+shows the losses; `on_epoch(row)` hands each epoch's history row to a caller that shows
+progress its own way (`prm_edu.experiment.parallel` does, for rows trained side by side).
 """
 
 from __future__ import annotations
@@ -85,8 +87,11 @@ def fit(
     config: FitConfig | None = None,
     monitor: str = "loss",
     mode: str = "min",
+    name: str | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> History:
-    """Train `model` in place; return its `History`. The best epoch's weights are restored."""
+    """Train `model` in place; return its `History`. The best epoch's weights are restored.
+    `name` labels the progress bar (default: the model's class); `on_epoch` gets each epoch's history row."""
     config = config or FitConfig()
     if mode not in ("min", "max"):
         raise ValueError(f"fit: mode must be 'min' or 'max', got {mode!r}")
@@ -98,7 +103,7 @@ def fit(
     history = History(monitor=monitor)
     best_value, best_state, stale = None, None, 0
     n = len(train_data)
-    bar = tqdm(range(config.epochs), desc=type(model).__name__, disable=not config.progress, leave=False)
+    bar = tqdm(range(config.epochs), desc=name or type(model).__name__, disable=not config.progress, leave=False)
     for epoch in bar:
         start = time.perf_counter()
         model.train()
@@ -121,6 +126,8 @@ def fit(
             raise ValueError(f"fit: validate() returned {sorted(scores)}, without the monitored {monitor!r}")
         history.epochs.append({"epoch": epoch, "train_loss": total / count, **scores, "seconds": time.perf_counter() - start})
         bar.set_postfix(train_loss=f"{total / count:.4f}", **{monitor: f"{scores[monitor]:.4f}"})
+        if on_epoch is not None:
+            on_epoch(history.epochs[-1])
         value = scores[monitor]
         if best_value is None or (value < best_value if mode == "min" else value > best_value):
             best_value, best_state, stale = value, copy.deepcopy(model.state_dict()), 0

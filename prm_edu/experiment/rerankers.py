@@ -2,13 +2,13 @@
 
 Each row is a `Reranker`: which model, whether it reads PV, and what it changes from the
 experiment's settings. `train_rows` builds each row's model from the same seed, trains it
-on logged clicks (or labels) with a list-wise loss, stopping early on the validation
-loss (never on the true click model), and scores the test lists.
+on logged clicks (or labels) with a list-wise loss, stopping early on what the logs say
+(never on the true click model), and scores the test lists; independent rows train side
+by side on several cores (`parallel`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -18,6 +18,7 @@ from torch import nn
 from prm_edu import losses
 from prm_edu.baselines import DLCM, DLCMConfig
 from prm_edu.data.batches import RerankBatch
+from prm_edu.experiment import parallel
 from prm_edu.experiment.config import DEBIAS, check_prm_changes
 from prm_edu.position_bias import WithPositionBias
 from prm_edu.prm import PRM, PRMConfig
@@ -100,20 +101,23 @@ def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> t
 def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss,
                    debias: str = "learned", log_examination: torch.Tensor | None = None,
                    watch: Callable[[nn.Module], dict[str, float]] | None = None,
-                   select: Callable[[torch.Tensor], float] | None = None) -> History:
+                   select: Callable[[torch.Tensor], float] | None = None, name: str | None = None,
+                   on_epoch: Callable[[dict[str, float]], None] | None = None) -> History:
     """Fit `model` on logged clicks. `debias` (one of config.DEBIAS) says how the logs' position bias is
     handled; "pretrained" and "ipw" read e_j from `log_examination` (L,).
     Early stopping: with `select` (e.g. `selection.OrderValue`, which maps the re-ranker's logits (R, L) of
     the validation lists to the estimated gain of its orders), the epoch with the highest estimate; without,
     the lowest list-wise loss on the validation lists (logged clicks, with the position-bias term).
     `watch(model)`, called after every epoch with the re-ranker alone (no position-bias term), adds its
-    numbers to that epoch's history: a diagnostic (e.g. the truth's verdict), never read by the stopping rule."""
+    numbers to that epoch's history: a diagnostic (e.g. the truth's verdict), never read by the stopping rule.
+    `name` labels the progress bar (default: the model's class, e.g. PRM); `on_epoch` as in `train.fit`."""
     if debias not in DEBIAS:
         raise ValueError(f"debias must be one of {DEBIAS}, got {debias!r}")
     if debias in ("pretrained", "ipw") and log_examination is None:
         raise ValueError(f"debias={debias!r} needs log_examination")
     loss_fn = list_loss(loss)
     device = next(model.parameters()).device
+    name = name or type(model).__name__  # the model's, not the position-bias wrapper's
     if debias == "ipw":
         weight = torch.exp(-log_examination)  # (L,) 1 / e_j
         train = replace(train, labels=train.labels * weight[train.shown_at])
@@ -142,7 +146,8 @@ def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit
         return loss_fn(logits, b.labels, b.padding_mask)
 
     monitor, mode = (ESTIMATE, "max") if select is not None else ("loss", "min")
-    return fit(model, train.to(device), loss_fn=train_loss, validate=validate, config=fit_config, monitor=monitor, mode=mode)
+    return fit(model, train.to(device), loss_fn=train_loss, validate=validate, config=fit_config, monitor=monitor, mode=mode,
+               name=name, on_epoch=on_epoch)
 
 
 @dataclass
@@ -158,12 +163,15 @@ class Trained:
 def train_rows(rows: dict[str, Reranker], splits: dict[str, RerankBatch], *, prm: dict, fit_config: FitConfig, loss,
                debias: str, seed: int, log_examination: torch.Tensor | None = None,
                select: Callable[[torch.Tensor], float] | None = None,
-               watch: Callable[[nn.Module, RerankBatch], dict[str, float]] | None = None) -> Trained:
+               watch: Callable[[nn.Module, RerankBatch], dict[str, float]] | None = None,
+               workers: int | None = None) -> Trained:
     """Train every row on `splits` ("train", "valid", "test", with PV; rows that are not personalized
     read them without) and score the test lists. Each model's weights are drawn from `seed`.
-    `select` and `watch` as in `train_reranker`; `watch` also gets the row's test lists."""
+    `select` and `watch` as in `train_reranker`; `watch` also gets the row's test lists.
+    `workers` rows train at once, side by side (None: `parallel.workers`, one per core on the CPU);
+    `fit_config.progress` shows one bar per row."""
     without_pv = {name: batch.without_pv() for name, batch in splits.items()}
-    trained = Trained({}, {}, {}, {})
+    models, jobs = {}, {}
     for name, row in rows.items():
         data = splits if row.personalized else without_pv
         torch.manual_seed(seed)
@@ -171,12 +179,21 @@ def train_rows(rows: dict[str, Reranker], splits: dict[str, RerankBatch], *, prm
             model = DLCM(DLCMConfig(d_x=data["train"].d_x, d_pv=data["train"].d_pv))
         else:
             model = build_prm(data["train"], **{**prm, **row.prm})
-        model = model.to(default_device())
-        start = time.perf_counter()
+        models[name] = model.to(default_device())
         row_watch = None if watch is None else (lambda m, test=data["test"]: watch(m, test))
-        trained.histories[name] = train_reranker(model, data["train"], data["valid"], fit_config, row.loss or loss,
-                                                 row.debias or debias, log_examination, row_watch, select)
-        trained.seconds[name] = time.perf_counter() - start
-        trained.test_logits[name] = logits_of(model, data["test"])
-        trained.models[name] = model
+
+        def job(on_epoch, name=name, row=row, data=data, row_watch=row_watch):
+            model = models[name]
+            history = train_reranker(model, data["train"], data["valid"], replace(fit_config, progress=False), row.loss or loss,
+                                     row.debias or debias, log_examination, row_watch, select, name, on_epoch)
+            return history, model.state_dict(), logits_of(model, data["test"])
+
+        jobs[name] = job
+    done = parallel.run_jobs(jobs, fit_config.epochs, parallel.workers(len(jobs)) if workers is None else workers,
+                             fit_config.progress)
+    trained = Trained({}, {}, {}, {})
+    for name, ((history, weights, test_logits), seconds) in done.items():
+        models[name].load_state_dict(weights)  # a no-op for a row trained in this process
+        trained.models[name] = models[name].eval()
+        trained.histories[name], trained.test_logits[name], trained.seconds[name] = history, test_logits, seconds
     return trained
