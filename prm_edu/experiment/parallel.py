@@ -63,7 +63,14 @@ class Progress:
         self.job = tqdm(total=len(names) * epochs, desc=f"{len(names)} rows, epochs", disable=not enabled, leave=False)
         self.bars = {name: tqdm(total=epochs, desc=name, disable=not enabled, leave=False) for name in names}
 
-    def epoch(self, name: str, row: dict[str, float]) -> None:
+    def start(self, name: str) -> None:
+        """The row starts training: its bar's clock starts now, not when the job began."""
+        self.bars[name].reset()
+
+    def epoch(self, name: str, row: dict[str, float] | None) -> None:
+        """An epoch of the row ended (`row`, its history row), or the row started (None)."""
+        if row is None:
+            return self.start(name)
         self.bars[name].update(1)
         self.bars[name].set_postfix({key: f"{value:.4f}" for key, value in row.items() if key not in ("epoch", "seconds")})
         self.job.update(1)
@@ -83,6 +90,7 @@ class Progress:
 def _work(name: str) -> tuple[str, Any, float]:
     """Run one job in a worker (one torch thread), sending each epoch to the parent."""
     start = time.perf_counter()
+    _EVENTS.put((name, None))
     result = _JOBS[name](lambda row: _EVENTS.put((name, row)))
     return name, result, time.perf_counter() - start
 
@@ -96,6 +104,7 @@ def run_jobs(jobs: dict[str, Job], epochs: int, workers: int = 1, progress: bool
         if workers <= 1:
             for name, job in jobs.items():
                 start = time.perf_counter()
+                shown.start(name)
                 result = job(lambda row, name=name: shown.epoch(name, row))
                 out[name] = (result, time.perf_counter() - start)
                 shown.done(name)
