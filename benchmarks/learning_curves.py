@@ -10,13 +10,15 @@ rows) on a world whose logged requests are `scale` times the demo's, the randomi
 scaled with them; the click model's earlier log stays the same. Per epoch the histories
 hold the validation loss on logged lists, the estimated gain that the demo's stopping
 rule reads (`prm_edu.selection`) and, for diagnosis only, the true share of the oracle's
-gain on the test lists. One torch thread per job: run two jobs side by side on two cores.
+gain on the test lists. One torch thread per job, its rows one after another
+(PRM_EDU_WORKERS=1): run two jobs side by side on two cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +31,7 @@ from prm_edu.experiment import demo_config
 from prm_edu.experiment.config import SELECT
 from prm_edu.experiment.demo import run
 from prm_edu.experiment.evaluate import mean_and_spread, paired_differences
+from prm_edu.runtime import WORKERS_ENV
 
 OUT = Path(__file__).with_name("learning_curves")
 CURVE_ROWS = ("PRM-Personalized", "PRM-BASE", "PRM-Personalized, no attention")
@@ -36,6 +39,7 @@ CURVE_ROWS = ("PRM-Personalized", "PRM-BASE", "PRM-Personalized, no attention")
 
 def job(scale: int, seed: int, select: str) -> None:
     torch.set_num_threads(1)
+    os.environ[WORKERS_ENV] = "1"  # the rows one after another: two jobs share two cores
     config = demo_config(False, seed)
     config = replace(config, world=replace(config.world, n_requests=config.world.n_requests * scale), select=select)
     start = time.perf_counter()
