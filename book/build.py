@@ -39,11 +39,13 @@ MATHJAX_URL = "_static/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe
 CELL_TIMEOUT_S = 1200
 
 
-def kernel_environment(full: bool) -> None:
-    """What the notebooks' kernels inherit: the setting, one torch thread each, and no MPLBACKEND,
+def kernel_environment(full: bool, jobs: int) -> None:
+    """What the notebooks' kernels inherit: the setting, one torch thread each, the cores shared among the
+    `jobs` notebooks run at once (`PRM_EDU_WORKERS`: the rows each trains side by side), and no MPLBACKEND,
     so that figures are drawn inline into the outputs."""
     os.environ.pop("MPLBACKEND", None)
-    os.environ.update({"PRM_EDU_FAST": "0" if full else "1", "OMP_NUM_THREADS": "1",
+    workers = max(1, len(os.sched_getaffinity(0)) // jobs)
+    os.environ.update({"PRM_EDU_FAST": "0" if full else "1", "OMP_NUM_THREADS": "1", "PRM_EDU_WORKERS": str(workers),
                        "JUPYTER_RUNTIME_DIR": tempfile.mkdtemp(prefix="prm-edu-book-")})
 
 
@@ -152,7 +154,7 @@ def build(out: Path, full: bool, jobs: int) -> dict[str, float]:
 
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     names = [p.stem for p in paths]
-    kernel_environment(full)
+    kernel_environment(full, jobs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         executed = list(pool.map(execute, paths))
     seconds = {}
