@@ -48,8 +48,8 @@ test-gpu: $(STAMP) $(MOVIELENS)  ## the whole suite and every notebook on CUDA (
 	@PRM_EDU_DEVICE=cuda $(BIN)/prm-edu device
 	PRM_EDU_DEVICE=cuda PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
 
-book: $(STAMP) $(MOVIELENS)  ## the course as a static website in build/book: every notebook run, with its outputs (BOOK_FULL=1: the full setting)
-	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python book/build.py $(if $(BOOK_FULL),--full)
+book: $(STAMP) $(MOVIELENS)  ## the course as a static website in build/book, every notebook run in the full setting (reused from build/cache when unchanged; BOOK_FAST=1: the fast one)
+	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python book/build.py $(if $(BOOK_FAST),--fast)
 
 test-book: $(STAMP) $(MOVIELENS)  ## build the website and open it offline in headless Chromium (CI runs it; make test does not)
 	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest -m book tests/browser/test_book.py $(ARGS)

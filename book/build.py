@@ -1,6 +1,13 @@
 """Build the course as a static website: every notebook executed, with its outputs, one page each.
 
-    python book/build.py [--out build/book] [--full] [--jobs 2]
+    python book/build.py [--out build/book] [--fast] [--jobs 2] [--no-cache]
+
+The site a student reads runs the notebooks in their full setting (the numbers the prose
+and the README state); `--fast` builds the small setting CI tests. An executed notebook is
+kept in `build/cache/` under a hash of everything its run depends on (the notebook, the
+library's code, the setting, the versions of Python and torch, the MovieLens file), so a
+rebuild runs again only what changed. Every page says at the top which setting it ran in,
+on which device and how long it took.
 
 Jupyter's own converter (nbconvert, its JupyterLab look) renders each executed notebook;
 a landing page gathers the notebooks in order, the assignments (students' versions: the
@@ -15,8 +22,11 @@ Python warning during the build, or link to a missing page stops the build.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
+import json
 import os
+import platform
 import re
 import shutil
 import sys
@@ -34,9 +44,13 @@ from nbconvert import HTMLExporter
 sys.path.insert(0, str(Path(__file__).parent))
 from static_widgets import static_widgets  # noqa: E402
 
+from prm_edu.runtime import device as compute_device  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 MATHJAX_URL = "_static/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe,local/prm-edu"
 CELL_TIMEOUT_S = 1200
+CACHE = ROOT / "build" / "cache"
+RUN_KEY = "prm_edu_book"  # the notebook metadata entry that records how its outputs were made
 
 
 def kernel_environment(full: bool, jobs: int) -> None:
@@ -63,13 +77,64 @@ def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
     return nb, time.perf_counter() - start
 
 
+def run_key(path: Path, full: bool, root: Path | None = None) -> str:
+    """A hash of everything a notebook's outputs depend on: the notebook, the library's code and assets,
+    the setting, the versions of Python and torch, the device, and the MovieLens file it may read."""
+    import torch
+
+    root = root or ROOT
+    digest = hashlib.sha256()
+    for source in [path, *sorted((root / "prm_edu").rglob("*.py")), *sorted((root / "assets").rglob("*"))]:
+        if source.is_file():
+            digest.update(str(source.relative_to(root)).encode() + b"\0" + source.read_bytes() + b"\0")
+    movielens = Path(os.environ.get("PRM_EDU_MOVIELENS", ""))
+    data = f"{movielens.name}:{movielens.stat().st_size}" if movielens.is_file() else "none"
+    digest.update(json.dumps([full, platform.python_version(), torch.__version__, os.environ.get("PRM_EDU_DEVICE", ""),
+                              torch.cuda.is_available(), data]).encode())
+    return digest.hexdigest()[:20]
+
+
+def execute_or_reuse(path: Path, full: bool, cache: Path | None) -> nbformat.NotebookNode:
+    """The executed notebook: from the cache when its run key is there, else run now (and kept in the cache).
+    Its metadata records the setting, the device, the seconds the run took and the date."""
+    key = run_key(path, full)
+    cached = cache / f"{path.stem}-{key}.ipynb" if cache is not None else None
+    if cached is not None and cached.exists():
+        return nbformat.read(cached, as_version=4)
+    nb, took = execute(path)
+    device = "a CUDA GPU" if compute_device().type == "cuda" else "the CPU"  # what the kernel picked too
+    nb.metadata[RUN_KEY] = {"setting": "full" if full else "fast", "seconds": round(took, 1), "device": device,
+                            "date": time.strftime("%Y-%m-%d"), "key": key}
+    if cached is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        for old in cache.glob(f"{path.stem}-*.ipynb"):  # one run kept per notebook
+            old.unlink()
+        partial = cached.with_suffix(".partial")
+        nbformat.write(nb, partial)
+        partial.replace(cached)
+    return nb
+
+
+def run_note(nb: nbformat.NotebookNode) -> str:
+    """The line atop a page: which setting the outputs below come from, where and how long they took."""
+    run = nb.metadata.get(RUN_KEY)
+    if run is None:
+        return ""
+    minutes, seconds = divmod(round(run["seconds"]), 60)
+    took = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    setting = ("the <b>full setting</b> (the numbers the text talks about)" if run["setting"] == "full" else
+               "the <b>fast setting</b> (<code>PRM_EDU_FAST=1</code>: a smaller world and shorter training, so numbers "
+               "differ from the text's; run it yourself for the full ones)")
+    return f"<p class='run-note'>The outputs on this page were computed in {setting} on {run['device']}, in {took} ({run['date']}).</p>"
+
+
 def page(nb: nbformat.NotebookNode, title: str, nav: str) -> str:
     """One notebook as a page: widgets replaced by their first state, nbconvert's lab look, local MathJax."""
     nb = static_widgets(nb)
     exporter = HTMLExporter(template_name="prm-edu-book", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
                             mathjax_url=MATHJAX_URL, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body.replace("<main>", f"<main>{nav}", 1)
+    return body.replace("<main>", f"<main>{nav}{run_note(nb)}", 1)
 
 
 def student_version(path: Path) -> nbformat.NotebookNode:
@@ -90,7 +155,7 @@ def title_and_goal(nb: nbformat.NotebookNode) -> tuple[str, str]:
     return (heading.group(1).strip() if heading else "untitled"), (goal.group(1).strip() if goal else "")
 
 
-def landing(notebooks: list[tuple[str, str, str]], assignments: list[tuple[str, str]], readme: str) -> str:
+def landing(notebooks: list[tuple[str, str, str]], assignments: list[tuple[str, str]], readme: str, full: bool) -> str:
     """index.html: the notebooks in order, the assignments, then the README with links made local."""
     readme = re.sub(r"notebooks/(\d\d_\w+)\.ipynb", r"\1.html", readme)
     items = "".join(f"<li><a href='{name}.html'>{html.escape(title)}</a><div class='goal'>{mistune.html(goal)}</div></li>"
@@ -105,7 +170,8 @@ def landing(notebooks: list[tuple[str, str, str]], assignments: list[tuple[str, 
 </head><body><main class="landing">
 <h1>prm-edu: Personalized Re-ranking, piece by piece</h1>
 <p>A course on PRM (Pei et al., RecSys 2019) in nine notebooks, shown here with their outputs, run
-in the fast setting on a CPU. To run them yourself: <code>make lab</code> (JupyterLab) or
+in the {"full" if full else "fast (smaller, for tests; the text's numbers are the full setting's)"} setting; each page says
+where and how long. To run them yourself: <code>make lab</code> (JupyterLab) or
 <code>make app</code> (the re-ranking explorer alone); the widgets on these pages show their first state only.</p>
 <h2>The notebooks, in order</h2><ol class="notebooks">{items}</ol>
 <h2>Assignments (nbgrader, students' versions)</h2><ul>{tasks}</ul>
@@ -140,7 +206,7 @@ def check_links(out: Path) -> None:
                 raise RuntimeError(f"{page_path.relative_to(out)} links to {target}, which the site does not have")
 
 
-def build(out: Path, full: bool, jobs: int) -> dict[str, float]:
+def build(out: Path, full: bool, jobs: int, cache: Path | None = CACHE) -> dict[str, float]:
     import jupyter_server_mathjax
 
     if out.exists():
@@ -156,11 +222,11 @@ def build(out: Path, full: bool, jobs: int) -> dict[str, float]:
     names = [p.stem for p in paths]
     kernel_environment(full, jobs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        executed = list(pool.map(execute, paths))
+        executed = list(pool.map(lambda path: execute_or_reuse(path, full, cache), paths))
     seconds = {}
     listing = []
-    for k, (name, (nb, took)) in enumerate(zip(names, executed)):
-        seconds[name] = took
+    for k, (name, nb) in enumerate(zip(names, executed)):
+        seconds[name] = nb.metadata[RUN_KEY]["seconds"]
         title, goal = title_and_goal(nb)
         listing.append((name, title, goal))
         (out / f"{name}.html").write_text(page(nb, title, notebook_nav(names, k)))
@@ -174,7 +240,7 @@ def build(out: Path, full: bool, jobs: int) -> dict[str, float]:
         (out / "assignments" / f"{folder.name}.html").write_text(body)
         tasks.append((folder.name, title))
 
-    (out / "index.html").write_text(landing(listing, tasks, (ROOT / "README.md").read_text()))
+    (out / "index.html").write_text(landing(listing, tasks, (ROOT / "README.md").read_text(), full))
     check_links(out)
     return seconds
 
@@ -182,17 +248,20 @@ def build(out: Path, full: bool, jobs: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "book")
-    parser.add_argument("--full", action="store_true", help="the notebooks' full setting (default: the fast one)")
+    parser.add_argument("--fast", action="store_true", help="the notebooks' fast setting, as CI tests it (default: the full one)")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks executed at once (default 2)")
+    parser.add_argument("--no-cache", action="store_true", help=f"run every notebook, reusing nothing from {CACHE.relative_to(ROOT)}")
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning during the build is an error
         warnings.simplefilter("ignore", ResourceWarning)  # but not the sockets kernel clients leave to the garbage collector
-        seconds = build(args.out, args.full, args.jobs)
+        seconds = build(args.out, not args.fast, args.jobs, None if args.no_cache else CACHE)
     size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
     for name, took in seconds.items():
-        print(f"{name}: executed in {took:.0f} s")
+        print(f"{name}: executed in {took:.0f} s (when it last ran)")
     print(f"The site is in {args.out} ({size / 2**20:.1f} MiB), built in {time.perf_counter() - start:.0f} s; "
           f"open {args.out / 'index.html'} or serve the folder.")
     return 0

@@ -31,7 +31,8 @@ def _sources(path: Path, kind: str) -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book") / "site"
-    build = subprocess.run([sys.executable, "book/build.py", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    command = [sys.executable, "book/build.py", "--fast", "--no-cache", "--out", str(out)]  # what CI can afford, every notebook run
+    build = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1500)
     assert build.returncode == 0, f"make book failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
     return out
 
@@ -60,6 +61,8 @@ def test_every_notebook_and_assignment_has_its_page_and_the_landing_page_links_t
     for notebook in NOTEBOOKS:
         assert (site / f"{notebook.stem}.html").exists(), notebook.stem
         assert f"{notebook.stem}.html" in links, f"the landing page does not link {notebook.stem}"
+        page = (site / f"{notebook.stem}.html").read_text()
+        assert "computed in the <b>fast setting</b>" in page, f"{notebook.stem}: no line saying which setting it ran in"
     for name in ASSIGNMENTS:
         assert (site / "assignments" / f"{name}.html").exists(), name
         assert f"assignments/{name}.html" in links, f"the landing page does not link the assignment {name}"
