@@ -55,11 +55,12 @@ RUN_KEY = "prm_edu_book"  # the notebook metadata entry that records how its out
 
 def kernel_environment(full: bool, jobs: int) -> None:
     """What the notebooks' kernels inherit: the setting, one torch thread each, the cores shared among the
-    `jobs` notebooks run at once (`PRM_EDU_WORKERS`: the rows each trains side by side), and no MPLBACKEND,
-    so that figures are drawn inline into the outputs."""
+    `jobs` notebooks run at once (`PRM_EDU_WORKERS`: the rows each trains side by side), no progress bars,
+    and no MPLBACKEND, so that figures are drawn inline into the outputs."""
     os.environ.pop("MPLBACKEND", None)
     workers = max(1, len(os.sched_getaffinity(0)) // jobs)
     os.environ.update({"PRM_EDU_FAST": "0" if full else "1", "OMP_NUM_THREADS": "1", "PRM_EDU_WORKERS": str(workers),
+                       "PRM_EDU_PROGRESS": "0",  # a progress bar would show on the page as a line of text
                        "JUPYTER_RUNTIME_DIR": tempfile.mkdtemp(prefix="prm-edu-book-")})
 
 

@@ -16,6 +16,7 @@ import torch
 
 DEVICE_ENV = "PRM_EDU_DEVICE"
 FAST_ENV = "PRM_EDU_FAST"
+PROGRESS_ENV = "PRM_EDU_PROGRESS"  # "0": no progress bars anywhere (the course website's build sets it)
 WORKERS_ENV = "PRM_EDU_WORKERS"  # how many of a table's rows train at once (see prm_edu.experiment.parallel)
 
 
@@ -51,3 +52,9 @@ def seed_everything(seed: int) -> torch.Generator:
 def fast_mode() -> bool:
     """True when `$PRM_EDU_FAST` is set to a true value (tests and CI set it): shrink the work."""
     return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def progress_bars() -> bool:
+    """False when `$PRM_EDU_PROGRESS` is set to a false value: training shows no progress bars (a page
+    rendered from an executed notebook would print them as text)."""
+    return os.environ.get(PROGRESS_ENV, "").strip().lower() not in {"0", "false", "no", "off"}

@@ -30,6 +30,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from prm_edu.runtime import progress_bars
+
 
 @dataclass(frozen=True)
 class FitConfig:
@@ -103,7 +105,7 @@ def fit(
     history = History(monitor=monitor)
     best_value, best_state, stale = None, None, 0
     n = len(train_data)
-    bar = tqdm(range(config.epochs), desc=name or type(model).__name__, disable=not config.progress, leave=False)
+    bar = tqdm(range(config.epochs), desc=name or type(model).__name__, disable=not (config.progress and progress_bars()), leave=False)
     for epoch in bar:
         start = time.perf_counter()
         model.train()

@@ -31,3 +31,21 @@ def test_fast_mode(monkeypatch):
     assert prm_edu.fast_mode()
     monkeypatch.setenv("PRM_EDU_FAST", "0")
     assert not prm_edu.fast_mode()
+
+
+def test_progress_bars_can_be_switched_off(monkeypatch, capsys):
+    from prm_edu.runtime import PROGRESS_ENV, progress_bars
+    from prm_edu.train import FitConfig, fit
+
+    model = torch.nn.Linear(2, 1)
+    data = torch.randn(8, 2)
+    train = lambda: fit(model, data, lambda m, b: m(b).pow(2).mean(), lambda m: {"loss": 0.0},  # noqa: E731
+                        FitConfig(epochs=1, progress=True), name="tiny row")
+    monkeypatch.delenv(PROGRESS_ENV, raising=False)
+    assert progress_bars()
+    train()
+    assert "tiny row" in capsys.readouterr().err  # the bar is named after what is trained
+    monkeypatch.setenv(PROGRESS_ENV, "0")
+    assert not progress_bars()
+    train()
+    assert "tiny row" not in capsys.readouterr().err

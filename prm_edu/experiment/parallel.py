@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from prm_edu.runtime import WORKERS_ENV, device
+from prm_edu.runtime import WORKERS_ENV, device, progress_bars
 
 Job = Callable[[Callable[[dict[str, float]], None]], Any]
 
@@ -60,6 +60,7 @@ class Progress:
 
     def __init__(self, names: list[str], epochs: int, enabled: bool) -> None:
         self.epochs = epochs
+        enabled = enabled and progress_bars()
         self.job = tqdm(total=len(names) * epochs, desc=f"{len(names)} rows, epochs", disable=not enabled, leave=False)
         self.bars = {name: tqdm(total=epochs, desc=name, disable=not enabled, leave=False) for name in names}
 

@@ -63,6 +63,7 @@ def test_every_notebook_and_assignment_has_its_page_and_the_landing_page_links_t
         assert f"{notebook.stem}.html" in links, f"the landing page does not link {notebook.stem}"
         page = (site / f"{notebook.stem}.html").read_text()
         assert "computed in the <b>fast setting</b>" in page, f"{notebook.stem}: no line saying which setting it ran in"
+        assert not re.search(r"\d+/\d+ \[\d\d:\d\d", page), f"{notebook.stem}: a progress bar printed as text"
     for name in ASSIGNMENTS:
         assert (site / "assignments" / f"{name}.html").exists(), name
         assert f"assignments/{name}.html" in links, f"the landing page does not link the assignment {name}"
