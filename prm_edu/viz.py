@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from prm_edu.train import History
 
@@ -29,8 +30,11 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path | None 
         axes[0].plot(epochs, history.column("train_loss"), marker="o", label=name)
         axes[1].plot(epochs, history.column(history.monitor), marker="o", label=name)
         axes[1].scatter([history.best_epoch + 1], [history.best[history.monitor]], s=120, facecolors="none", edgecolors="k")
-    axes[0].set(title="training loss", xlabel="epoch")
-    axes[1].set(title=f"validation {next(iter(histories.values())).monitor} (circle: restored epoch)", xlabel="epoch")
+    monitor = next(iter(histories.values())).monitor
+    axes[0].set(title="training loss", xlabel="epoch", ylabel="training loss (mean over the epoch)")
+    axes[1].set(title=f"validation {monitor} (circle: restored epoch)", xlabel="epoch", ylabel=f"validation {monitor}")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     axes[0].legend()
     fig.tight_layout()
     return _save(fig, path)
@@ -123,17 +127,25 @@ def attention_of(model, batch, row: int) -> list[torch.Tensor]:
 
 
 def plot_attention_grid(attention: list[torch.Tensor], labels: list[str], path: str | Path | None = None):
-    """A heatmap per block (rows) and head (columns)."""
+    """A heatmap per block (rows) and head (columns), every one on the same colour scale, whose bar marks
+    1/n: the weight of uniform attention over the list's n items (a cell brighter than that draws more
+    than its share)."""
     n_blocks, n_heads = len(attention), attention[0].shape[0]
-    fig, axes = plt.subplots(n_blocks, n_heads, figsize=(4.2 * n_heads, 4 * n_blocks), squeeze=False)
+    top = max(float(a.max()) for a in attention)
+    fig, axes = plt.subplots(n_blocks, n_heads, figsize=(5.2 * n_heads + 1, 5 * n_blocks), squeeze=False, layout="constrained")
     for b in range(n_blocks):
         for h in range(n_heads):
             ax = axes[b][h]
-            ax.imshow(attention[b][h].numpy(), cmap="viridis", vmin=0)
-            ax.set_title(f"block {b + 1}, head {h + 1}", fontsize=9)
-            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=5)
-            ax.set_yticks(range(len(labels)), labels, fontsize=5)
-    fig.tight_layout()
+            image = ax.imshow(attention[b][h].numpy(), cmap="viridis", vmin=0, vmax=top)
+            ax.set_title(f"block {b + 1}, head {h + 1}", fontsize=10)
+            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6.5)
+            ax.set_yticks(range(len(labels)), labels, fontsize=6.5)
+            ax.set_xlabel("attended item (key)", fontsize=8)
+            ax.set_ylabel("attending item (query)", fontsize=8)
+    bar = fig.colorbar(image, ax=axes, fraction=0.03, pad=0.02, label="attention weight")
+    uniform = 1 / len(labels)
+    bar.ax.axhline(uniform, color="white", linewidth=2)
+    bar.ax.text(1.6, uniform, f"1/n = {uniform:.3f}", transform=bar.ax.get_yaxis_transform(), va="center", fontsize=8)
     return _save(fig, path)
 
 
@@ -168,7 +180,7 @@ def table_frame(rows: dict[str, dict[str, float]], spreads: dict[str, dict[str, 
     """A results table (one row per method, as `prm_edu.cli.format_table` prints it) as a styled
     pandas table for a notebook: "mean ± std" cells when `spreads` is given, and in each column
     the best learned row (`best_learned`) in bold."""
-    import pandas as pd  # pandas comes with seaborn; only notebooks need it
+    import pandas as pd  # only notebooks need it
 
     means = pd.DataFrame(rows).T  # (methods, columns)
     def text(frame, template: str):  # every cell formatted (Series.map: any pandas seaborn brings)
