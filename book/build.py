@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import html
 import json
 import os
 import platform
@@ -36,12 +35,12 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import mistune
 import nbformat
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 sys.path.insert(0, str(Path(__file__).parent))
+from landing import developers, exercise_of, landing, link_exercises  # noqa: E402
 from static_widgets import static_widgets  # noqa: E402
 
 from prm_edu.runtime import device as compute_device  # noqa: E402
@@ -99,21 +98,28 @@ def execute_or_reuse(path: Path, full: bool, cache: Path | None) -> nbformat.Not
     """The executed notebook: from the cache when its run key is there, else run now (and kept in the cache).
     Its metadata records the setting, the device, the seconds the run took and the date."""
     key = run_key(path, full)
-    cached = cache / f"{path.stem}-{key}.ipynb" if cache is not None else None
+    setting = "full" if full else "fast"
+    cached = cache / f"{path.stem}-{setting}-{key}.ipynb" if cache is not None else None
     if cached is not None and cached.exists():
         return nbformat.read(cached, as_version=4)
     nb, took = execute(path)
     device = "a CUDA GPU" if compute_device().type == "cuda" else "the CPU"  # what the kernel picked too
-    nb.metadata[RUN_KEY] = {"setting": "full" if full else "fast", "seconds": round(took, 1), "device": device,
+    nb.metadata[RUN_KEY] = {"setting": setting, "seconds": round(took, 1), "device": device,
                             "date": time.strftime("%Y-%m-%d"), "key": key}
     if cached is not None:
         cache.mkdir(parents=True, exist_ok=True)
-        for old in cache.glob(f"{path.stem}-*.ipynb"):  # one run kept per notebook
+        for old in cache.glob(f"{path.stem}-{setting}-*.ipynb"):  # one run kept per notebook and setting
             old.unlink()
         partial = cached.with_suffix(".partial")
         nbformat.write(nb, partial)
         partial.replace(cached)
     return nb
+
+
+def last_seconds(stem: str, setting: str, cache: Path | None) -> float | None:
+    """How long notebook `stem` ran in `setting` when it last ran into the cache (None: never)."""
+    runs = sorted(cache.glob(f"{stem}-{setting}-*.ipynb"), key=lambda p: p.stat().st_mtime) if cache is not None else []
+    return nbformat.read(runs[-1], as_version=4).metadata[RUN_KEY]["seconds"] if runs else None
 
 
 def run_note(nb: nbformat.NotebookNode) -> str:
@@ -135,7 +141,7 @@ def page(nb: nbformat.NotebookNode, title: str, nav: str) -> str:
     exporter = HTMLExporter(template_name="prm-edu-book", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
                             mathjax_url=MATHJAX_URL, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body.replace("<main>", f"<main>{nav}{run_note(nb)}", 1)
+    return link_exercises(body.replace("<main>", f"<main>{nav}{run_note(nb)}", 1))
 
 
 def student_version(path: Path) -> nbformat.NotebookNode:
@@ -154,31 +160,6 @@ def title_and_goal(nb: nbformat.NotebookNode) -> tuple[str, str]:
     heading = re.search(r"^#\s+(.+)$", text, re.M)
     goal = re.search(r"^\*\*Goal:\*\*\s*(.+)$", text, re.M)
     return (heading.group(1).strip() if heading else "untitled"), (goal.group(1).strip() if goal else "")
-
-
-def landing(notebooks: list[tuple[str, str, str]], assignments: list[tuple[str, str]], readme: str, full: bool) -> str:
-    """index.html: the notebooks in order, the assignments, then the README with links made local."""
-    readme = re.sub(r"notebooks/(\d\d_\w+)\.ipynb", r"\1.html", readme)
-    items = "".join(f"<li><a href='{name}.html'>{html.escape(title)}</a><div class='goal'>{mistune.html(goal)}</div></li>"
-                    for name, title, goal in notebooks)
-    tasks = "".join(f"<li><a href='assignments/{name}.html'>{html.escape(title)}</a> "
-                    f"(<a href='assignments/{name}.ipynb' download>notebook</a>)</li>" for name, title in assignments)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>prm-edu: Personalized Re-ranking, piece by piece</title>
-<link rel="stylesheet" href="_static/book.css">
-<script src="{MATHJAX_URL}"></script>
-</head><body><main class="landing">
-<h1>prm-edu: Personalized Re-ranking, piece by piece</h1>
-<p>A course on PRM (Pei et al., RecSys 2019) in nine notebooks, shown here with their outputs, run
-in the {"full" if full else "fast (smaller, for tests; the text's numbers are the full setting's)"} setting; each page says
-where and how long. To run them yourself: <code>make lab</code> (JupyterLab) or
-<code>make app</code> (the re-ranking explorer alone); the widgets on these pages show their first state only.</p>
-<h2>The notebooks, in order</h2><ol class="notebooks">{items}</ol>
-<h2>Assignments (nbgrader, students' versions)</h2><ul>{tasks}</ul>
-<hr><div class="readme">{mistune.html(readme)}</div>
-</main></body></html>
-"""
 
 
 def nav(links: list[str]) -> str:
@@ -227,9 +208,13 @@ def build(out: Path, full: bool, jobs: int, cache: Path | None = CACHE) -> dict[
     seconds = {}
     listing = []
     for k, (name, nb) in enumerate(zip(names, executed)):
-        seconds[name] = nb.metadata[RUN_KEY]["seconds"]
+        run = nb.metadata[RUN_KEY]
+        seconds[name] = run["seconds"]
         title, goal = title_and_goal(nb)
-        listing.append((name, title, goal))
+        other = "fast" if run["setting"] == "full" else "full"
+        listing.append({"name": name, "title": title, "goal": goal, run["setting"]: run["seconds"],
+                        other: last_seconds(name, other, cache),
+                        "exercise": exercise_of("\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))})
         (out / f"{name}.html").write_text(page(nb, title, notebook_nav(names, k)))
 
     tasks = []
@@ -241,7 +226,9 @@ def build(out: Path, full: bool, jobs: int, cache: Path | None = CACHE) -> dict[
         (out / "assignments" / f"{folder.name}.html").write_text(body)
         tasks.append((folder.name, title))
 
-    (out / "index.html").write_text(landing(listing, tasks, (ROOT / "README.md").read_text(), full))
+    readme = (ROOT / "README.md").read_text()
+    (out / "index.html").write_text(landing(listing, tasks, readme, full, MATHJAX_URL))
+    (out / "developers.html").write_text(developers(readme, MATHJAX_URL))
     check_links(out)
     return seconds
 

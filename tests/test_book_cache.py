@@ -55,9 +55,31 @@ def test_a_cached_run_is_reused_and_a_changed_one_runs_again(tree, tmp_path, mon
     assert runs == [notebook.name] and first.metadata[build.RUN_KEY]["setting"] == "full"
     again = build.execute_or_reuse(notebook, True, cache)
     assert runs == [notebook.name] and again.metadata[build.RUN_KEY] == first.metadata[build.RUN_KEY]  # reused
-    build.execute_or_reuse(notebook, False, cache)  # the fast setting is another run
-    assert runs == [notebook.name] * 2 and len(list(cache.glob("01_problem_and_data-*.ipynb"))) == 1  # one kept per notebook
+    build.execute_or_reuse(notebook, False, cache)  # the fast setting is another run, kept beside the full one
+    assert runs == [notebook.name] * 2 and len(list(cache.glob("01_problem_and_data-*.ipynb"))) == 2
+    assert build.last_seconds(notebook.stem, "full", cache) == build.last_seconds(notebook.stem, "fast", cache) == 75.0
+    notebook.write_text(notebook.read_text().replace("PRM", "PRM!", 1))  # a change: the full run is replaced, not added
+    build.execute_or_reuse(notebook, True, cache)
+    assert runs == [notebook.name] * 3 and len(list(cache.glob("01_problem_and_data-full-*.ipynb"))) == 1
     note = build.run_note(again)
     assert "full setting" in note and "1 min 15 s" in note
     fast_note = build.run_note(build.execute_or_reuse(notebook, False, cache))
-    assert "fast setting" in fast_note and "PRM_EDU_FAST=1" in fast_note and runs == [notebook.name] * 2
+    assert "fast setting" in fast_note and "PRM_EDU_FAST=1" in fast_note and runs == [notebook.name] * 4  # changed: runs again
+
+
+def test_the_landing_page_and_the_developers_page():
+    landing = __import__("landing")  # book/ is on the path once build.py is loaded
+    readme = (ROOT / "README.md").read_text()
+    course, developers = landing.split_readme(readme)
+    assert "## Tests" in developers and "## Benchmarks" in developers and "### On a GPU" in developers
+    assert "## Tests" not in course and "## Quick start" in course and "## Course assignments" in course
+    assert len(course) + len(developers) == len(readme)  # nothing dropped
+    notebooks = [{"name": "04_self_attention", "title": "04 · Self-attention", "goal": "compute it", "fast": 30.0, "full": None,
+                  "exercise": "attention"}]
+    page = landing.landing(notebooks, [("attention", "Attention by hand")], readme, True, "m.js")
+    assert "<a href='assignments/attention.html'>Attention by hand</a>" in page  # the notebook's assignment, linked
+    assert "<td>1 / –</td>" in page and "<a href='03_input_layer.html'>03</a>" in page  # minutes, what to read before
+    assert "href='developers.html'" in page and "## Tests" not in page
+    assert landing.exercise_of("**Exercise** (graded): `assignments/source/attention` has") == "attention"
+    linked = landing.link_exercises("see <code>assignments/source/attention</code>")
+    assert "<a href='assignments/attention.html'>" in linked
