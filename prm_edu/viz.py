@@ -89,8 +89,8 @@ def plot_click_rate_by_position(logs: dict, path: str | Path | None = None):
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for name, log in logs.items():
         rate = click_rate_by_position(log)
-        ax.plot(np.arange(1, len(rate) + 1), rate, marker="o", markersize=3, label=name)
-    ax.set(xlabel="position", ylabel="clicks per impression", title="logged clicks by position")
+        ax.plot(np.arange(len(rate)), rate, marker="o", markersize=3, label=name)
+    ax.set(xlabel="position (0: the top slot)", ylabel="clicks per impression", title="logged clicks by position")
     ax.legend()
     fig.tight_layout()
     return _save(fig, path)
