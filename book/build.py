@@ -52,12 +52,13 @@ CACHE = ROOT / "build" / "cache"
 RUN_KEY = "prm_edu_book"  # the notebook metadata entry that records how its outputs were made
 
 
-def kernel_environment(full: bool, jobs: int) -> None:
-    """What the notebooks' kernels inherit: the setting, one torch thread each, the cores shared among the
-    `jobs` notebooks run at once (`PRM_EDU_WORKERS`: the rows each trains side by side), no progress bars,
-    and no MPLBACKEND, so that figures are drawn inline into the outputs."""
+def kernel_environment(full: bool) -> None:
+    """What the notebooks' kernels inherit: the setting, one torch thread each, no progress bars, and no
+    MPLBACKEND, so that figures are drawn inline into the outputs. Each notebook may train its rows on every
+    core (`PRM_EDU_WORKERS`): when the `jobs` notebooks run at once the system shares the cores, and the
+    last, longest notebook still has them all."""
     os.environ.pop("MPLBACKEND", None)
-    workers = max(1, len(os.sched_getaffinity(0)) // jobs)
+    workers = len(os.sched_getaffinity(0))
     os.environ.update({"PRM_EDU_FAST": "0" if full else "1", "OMP_NUM_THREADS": "1", "PRM_EDU_WORKERS": str(workers),
                        "PRM_EDU_PROGRESS": "0",  # a progress bar would show on the page as a line of text
                        "JUPYTER_RUNTIME_DIR": tempfile.mkdtemp(prefix="prm-edu-book-")})
@@ -202,9 +203,13 @@ def build(out: Path, full: bool, jobs: int, cache: Path | None = CACHE) -> dict[
 
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     names = [p.stem for p in paths]
-    kernel_environment(full, jobs)
+    kernel_environment(full)
+    setting, other = ("full", "fast") if full else ("fast", "full")
+    last = {p.stem: last_seconds(p.stem, setting, cache) or last_seconds(p.stem, other, cache) or 0.0 for p in paths}
+    longest_first = sorted(paths, key=lambda p: -last[p.stem])  # the ones that ran longest last time start first
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        executed = list(pool.map(lambda path: execute_or_reuse(path, full, cache), paths))
+        done = dict(zip(longest_first, pool.map(lambda path: execute_or_reuse(path, full, cache), longest_first)))
+    executed = [done[p] for p in paths]
     seconds = {}
     listing = []
     for k, (name, nb) in enumerate(zip(names, executed)):
