@@ -133,7 +133,10 @@ def run_note(nb: nbformat.NotebookNode) -> str:
     setting = ("the <b>full setting</b> (the numbers the text talks about)" if run["setting"] == "full" else
                "the <b>fast setting</b> (<code>PRM_EDU_FAST=1</code>: a smaller world and shorter training, so numbers "
                "differ from the text's; run it yourself for the full ones)")
-    return f"<p class='run-note'>The outputs on this page were computed in {setting} on {run['device']}, in {took} ({run['date']}).</p>"
+    style = ("font-family:sans-serif;font-size:0.95em;background:#f3f6fa;border-left:4px solid #4a7ab5;"
+             "padding:0.5em 0.8em;margin:0.5em 0 1em")  # inline: nbconvert's page does not load the site's CSS
+    return (f"<p class='run-note' style='{style}'>The outputs on this page were computed in {setting} on {run['device']}, "
+            f"in {took} ({run['date']}).</p>")
 
 
 def page(nb: nbformat.NotebookNode, title: str, nav: str) -> str:
