@@ -1,5 +1,6 @@
 """Rows trained side by side give the numbers of rows trained one after another (one torch thread each)."""
 
+import sys
 from dataclasses import replace
 
 import pytest
@@ -73,3 +74,6 @@ def test_workers_setting(monkeypatch):
             workers(5)
     monkeypatch.delenv(WORKERS_ENV)
     assert 1 <= workers(5) <= 5
+    monkeypatch.setenv(WORKERS_ENV, "3")
+    monkeypatch.setattr(sys, "platform", "darwin")  # no fork with torch off Linux: one after another
+    assert workers(5) == 1

@@ -14,8 +14,9 @@ weights were drawn before the fork and `fit` seeds its dropout masks. What can c
 is the number of torch threads (sums taken in another order): a sequential run with one
 thread gives the very same table (`tests/test_parallel.py`).
 
-Forking is for the CPU only: a CUDA context cannot be forked, so on a GPU the jobs run one
-after another in this process (`workers()` says how many run at once).
+Forking is for the CPU on Linux only: a CUDA context cannot be forked, and macOS and Windows
+do not fork a process that uses torch safely, so there the jobs run one after another in this
+process (`workers()` says how many run at once).
 
 Progress: one bar per row, named after the row, under a bar for the whole job that shows
 its elapsed and expected time (the expectation shrinks when a row stops early).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +44,8 @@ _EVENTS = None  # the workers' queue of (row, epoch's history row), inherited th
 
 def workers(n_jobs: int) -> int:
     """How many jobs run at once: `$PRM_EDU_WORKERS` if set, else one per core this process may use;
-    1 on a GPU or where processes cannot be forked; never more than the jobs."""
+    1 on a GPU and off Linux (macOS and Windows do not fork a process that uses torch safely); never
+    more than the jobs."""
     wanted = os.environ.get(WORKERS_ENV, "").strip()
     if wanted:
         if not wanted.isdigit() or int(wanted) < 1:
@@ -50,7 +53,7 @@ def workers(n_jobs: int) -> int:
         count = int(wanted)
     else:
         count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if device().type != "cpu" or "fork" not in multiprocessing.get_all_start_methods():
+    if device().type != "cpu" or not sys.platform.startswith("linux"):  # fork is safe with torch on Linux only
         count = 1
     return max(1, min(count, n_jobs))
 
