@@ -208,7 +208,8 @@ def build(out: Path, full: bool, jobs: int, cache: Path | None = CACHE) -> dict[
     names = [p.stem for p in paths]
     kernel_environment(full)
     setting, other = ("full", "fast") if full else ("fast", "full")
-    last = {p.stem: last_seconds(p.stem, setting, cache) or last_seconds(p.stem, other, cache) or 0.0 for p in paths}
+    before = {(p.stem, s): last_seconds(p.stem, s, cache) for p in paths for s in (setting, other)}  # read once
+    last = {p.stem: before[p.stem, setting] or before[p.stem, other] or 0.0 for p in paths}
     longest_first = sorted(paths, key=lambda p: -last[p.stem])  # the ones that ran longest last time start first
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         done = dict(zip(longest_first, pool.map(lambda path: execute_or_reuse(path, full, cache), longest_first)))
@@ -216,12 +217,9 @@ def build(out: Path, full: bool, jobs: int, cache: Path | None = CACHE) -> dict[
     seconds = {}
     listing = []
     for k, (name, nb) in enumerate(zip(names, executed)):
-        run = nb.metadata[RUN_KEY]
-        seconds[name] = run["seconds"]
+        seconds[name] = nb.metadata[RUN_KEY]["seconds"]
         title, goal = title_and_goal(nb)
-        other = "fast" if run["setting"] == "full" else "full"
-        listing.append({"name": name, "title": title, "goal": goal, run["setting"]: run["seconds"],
-                        other: last_seconds(name, other, cache),
+        listing.append({"name": name, "title": title, "goal": goal, setting: seconds[name], other: before[name, other],
                         "exercise": exercise_of("\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))})
         (out / f"{name}.html").write_text(page(nb, title, notebook_nav(names, k)))
 

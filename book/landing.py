@@ -48,7 +48,7 @@ def split_readme(readme: str) -> tuple[str, str]:
     for line in readme.splitlines(keepends=True):
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
-            if any(line.startswith(section + "\n") or line.rstrip() == section for section in DEVELOPER_SECTIONS):
+            if line.rstrip() in DEVELOPER_SECTIONS:
                 target = level
             elif target is not None and level <= target:
                 target = None

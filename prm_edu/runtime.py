@@ -49,12 +49,18 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
+def _switch(name: str, default: bool) -> bool:
+    """An on/off environment variable: 1/true/yes/on, 0/false/no/off, anything else (or unset) the default."""
+    value = os.environ.get(name, "").strip().lower()
+    return True if value in {"1", "true", "yes", "on"} else False if value in {"0", "false", "no", "off"} else default
+
+
 def fast_mode() -> bool:
     """True when `$PRM_EDU_FAST` is set to a true value (tests and CI set it): shrink the work."""
-    return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return _switch(FAST_ENV, default=False)
 
 
 def progress_bars() -> bool:
     """False when `$PRM_EDU_PROGRESS` is set to a false value: training shows no progress bars (a page
     rendered from an executed notebook would print them as text)."""
-    return os.environ.get(PROGRESS_ENV, "").strip().lower() not in {"0", "false", "no", "off"}
+    return _switch(PROGRESS_ENV, default=True)

@@ -118,12 +118,11 @@ def run_jobs(jobs: dict[str, Job], epochs: int, workers: int = 1, progress: bool
             with context.Pool(workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
                 pending = {name: pool.apply_async(_work, (name,)) for name in jobs}
                 while pending:
+                    finished = [n for n, r in pending.items() if r.ready()]  # before draining: their last epochs are queued
                     while not _EVENTS.empty():
                         shown.epoch(*_EVENTS.get())
-                    for name in [n for n, r in pending.items() if r.ready()]:
+                    for name in finished:
                         _, result, seconds = pending.pop(name).get()  # a job's exception is raised here
-                        while not _EVENTS.empty():
-                            shown.epoch(*_EVENTS.get())
                         out[name] = (result, seconds)
                         shown.done(name)
                     time.sleep(0.05)
