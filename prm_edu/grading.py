@@ -4,11 +4,20 @@ random inputs and say, in words a student understands, what differs.
 Used by the test cells of `assignments/`; they run in plain JupyterLab too (no nbgrader).
 Every check raises `AssertionError` with a message; it never lets a student's exception
 or a wrong shape escape as anything else.
+
+An answer that calls the library's own implementation of its exercise (say
+`prm_edu.prm.attention.scaled_dot_product_attention` in the attention exercise) fails every
+check of that exercise, with a message saying why. Everything else in the library stays
+free to use.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 
@@ -16,13 +25,56 @@ from prm_edu import metrics
 from prm_edu.prm.attention import scaled_dot_product_attention
 
 
-def _call(student, *args):
+# Each exercise and the library module that implements it: an answer may not call into that module.
+EXERCISES = {
+    "attention": "prm_edu.prm.attention",
+    "ranking_metrics": "prm_edu.metrics",
+    "fm_interaction": "prm_edu.ctr.fm",
+    "input_layer": "prm_edu.prm.input_layer",
+    "listwise_loss": "prm_edu.losses",
+}
+
+
+@contextmanager
+def _own_work(exercise: str):
+    """Fail with a message when the code run inside calls the library's implementation of `exercise`.
+    It watches every Python call (sys.setprofile), so an alias or a wrapper is caught too."""
+    module = importlib.import_module(EXERCISES[exercise])
+    source = str(Path(module.__file__).resolve())
+    called: list[str] = []
+
+    def watch(frame, event, arg):
+        if event == "call" and not called and frame.f_code.co_filename == source:
+            called.append(f"{module.__name__}.{getattr(frame.f_code, 'co_qualname', frame.f_code.co_name)}")
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
     try:
-        return student(*args)
-    except NotImplementedError:
-        raise AssertionError("this function is not written yet (it raises NotImplementedError)") from None
-    except Exception as err:  # a student's bug: report it as a failed check, with its type and message
-        raise AssertionError(f"your function raised {type(err).__name__}: {err}") from None
+        yield
+    finally:
+        sys.setprofile(previous)
+        if called:  # reported even when the answer then failed for another reason
+            raise AssertionError(f"your answer calls prm-edu's own {called[0]}: this exercise is to write it yourself, "
+                                 "so this test gives no points for it (the rest of the library is yours to use)") from None
+
+
+def _call(student, *args, exercise: str):
+    with _own_work(exercise):
+        try:
+            return student(*args)
+        except NotImplementedError:
+            raise AssertionError("this function is not written yet (it raises NotImplementedError)") from None
+        except Exception as err:  # a student's bug: report it as a failed check, with its type and message
+            raise AssertionError(f"your function raised {type(err).__name__}: {err}") from None
+
+
+def own_work(student, exercise: str):
+    """`student` wrapped so that each call fails when it calls the library's implementation of
+    `exercise` (for a test that hands the answer to library code, as the training run does)."""
+    def checked(*args):
+        with _own_work(exercise):
+            return student(*args)
+    return checked
 
 
 def _as_tensor(value, what: str) -> torch.Tensor:
@@ -53,7 +105,7 @@ def check_attention(student, seed: int = 0, masked: bool = True, exact: bool = T
     `exact=False` checks only the shapes and that each row of weights sums to 1."""
     q, k, v, mask = attention_inputs(seed, padded=masked)
     expected_out, expected_w = scaled_dot_product_attention(q, k, v, mask if masked else None)
-    result = _call(student, q, k, v, mask if masked else None)
+    result = _call(student, q, k, v, mask if masked else None, exercise="attention")
     if not (isinstance(result, tuple) and len(result) == 2):
         raise AssertionError("return two things: the outputs and the attention weights, as (outputs, weights)")
     out, weights = _as_tensor(result[0], "outputs"), _as_tensor(result[1], "weights")
@@ -89,7 +141,7 @@ def check_metric(student, name: str, k: int, seed: int = 0) -> None:
     mask[4:, 7:] = True
     labels = labels.masked_fill(mask, 0.0)
     expected = reference(scores, labels, k, mask, reduction="none")
-    got = _as_tensor(_call(student, scores, labels, k, mask), f"{name}@{k}")
+    got = _as_tensor(_call(student, scores, labels, k, mask, exercise="ranking_metrics"), f"{name}@{k}")
     _same_shape(got, expected, f"{name}@{k}")
     if not torch.allclose(got, expected.double(), atol=1e-6):
         unmasked = reference(scores, labels, k, None, reduction="none")  # as if every slot were real
@@ -107,7 +159,7 @@ def check_fm_interaction(student, seed: int = 0) -> None:
     g = torch.Generator().manual_seed(seed)
     embeddings = torch.randn(5, 4, 3, generator=g)
     expected = fm_interaction(embeddings)
-    got = _as_tensor(_call(student, embeddings), "the interaction vector")
+    got = _as_tensor(_call(student, embeddings, exercise="fm_interaction"), "the interaction vector")
     if got.shape == (5,) and torch.allclose(got, expected.sum(-1).double(), atol=1e-5):
         raise AssertionError("you summed over k: return the vector (N, k) before that sum (it is the pv FM hands to PRM)")
     _same_shape(got, expected, "the interaction vector")
@@ -128,7 +180,7 @@ def check_input_layer(student, seed: int = 0) -> None:
     pe = torch.randn(max_len, d_x + d_pv, generator=g)
     w, b = torch.randn(d, d_x + d_pv, generator=g), torch.randn(d, generator=g)
     expected = (torch.cat([x, pv], dim=-1) + pe[:length]) @ w.T + b
-    got = _as_tensor(_call(student, x, pv, pe, w, b), "E")
+    got = _as_tensor(_call(student, x, pv, pe, w, b, exercise="input_layer"), "E")
     _same_shape(got, expected, "E")
     if torch.allclose(got, (torch.cat([x, pv], dim=-1) @ w.T + b).double(), atol=1e-5):
         raise AssertionError("E does not change with PE: add the position embedding (its first L rows) before the projection")
@@ -152,7 +204,7 @@ def check_listwise_loss(student, seed: int = 0) -> None:
     mask[3:, 6:] = True
     labels = labels.masked_fill(mask, 0.0)
     expected = listwise_softmax_nll(logits, labels, mask)
-    got = _call(student, logits, labels, mask)
+    got = _call(student, logits, labels, mask, exercise="listwise_loss")
     if not isinstance(got, torch.Tensor) or got.ndim != 0:
         raise AssertionError("return one number, a 0-d tensor (the mean over lists), so that .backward() works")
     if not got.requires_grad:
@@ -168,3 +220,51 @@ def check_listwise_loss(student, seed: int = 0) -> None:
     if not torch.isclose(got, expected, atol=1e-5):
         raise AssertionError(f"the loss is {got.item():.4f}, expected {expected.item():.4f}: "
                              "- mean over clicked lists of sum_i y_i log softmax(logits)_i")
+
+
+def check_attention_scale(student, d: int = 64) -> None:
+    """With d = 64 the weights must be softmax(QK^T / 8): the scale, on its own."""
+    q, k, v, _ = attention_inputs(seed=2, d=d, padded=False)
+    result = _call(student, q, k, v, None, exercise="attention")
+    weights = _as_tensor(result[1] if isinstance(result, tuple) and len(result) == 2 else result, "weights")
+    expected = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d), dim=-1).double()
+    if weights.shape != expected.shape or not torch.allclose(weights, expected, atol=1e-5):
+        raise AssertionError(f"with d = {d} the scores must be divided by sqrt({d}) = {math.sqrt(d):g} before the softmax")
+
+
+def check_attention_all_padding(student) -> None:
+    """A list that is all padding gets weights 0, not NaN."""
+    q, k, v, mask = attention_inputs(seed=3)
+    mask[0] = True
+    result = _call(student, q, k, v, mask, exercise="attention")
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise AssertionError("return two things: the outputs and the attention weights, as (outputs, weights)")
+    out, weights = _as_tensor(result[0], "outputs"), _as_tensor(result[1], "weights")
+    if torch.isnan(out).any() or torch.isnan(weights).any():
+        raise AssertionError("an all-padding list gives NaN: replace those weights by 0")
+    if not (weights[0] == 0).all():
+        raise AssertionError("an all-padding list should get weight 0 everywhere")
+
+
+def check_fm_against_loop(student, seed: int = 0) -> None:
+    """FM's interaction vector equals the double loop over pairs i < j."""
+    v = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(seed))
+    loop = sum(v[:, i] * v[:, j] for i in range(4) for j in range(i + 1, 4))
+    got = _as_tensor(_call(student, v, exercise="fm_interaction"), "the interaction vector")
+    if got.shape != loop.shape or not torch.allclose(got, loop.double(), atol=1e-5):
+        raise AssertionError("the result differs from the double loop over pairs i < j")
+
+
+def check_input_layer_weights(student, seed: int = 0) -> None:
+    """The student's E equals the library's `InputLayer` given the same weights."""
+    from prm_edu.prm import InputLayer
+
+    torch.manual_seed(seed)
+    layer = InputLayer(d_x=3, d_pv=2, d_model=4, max_len=6)
+    x, pv = torch.randn(2, 5, 3), torch.randn(2, 5, 2)
+    with torch.no_grad():
+        expected = layer(x, pv)
+        got = _as_tensor(_call(student, x, pv, layer.position_embedding, layer.proj.weight, layer.proj.bias,
+                               exercise="input_layer"), "E")
+    if got.shape != expected.shape or not torch.allclose(got, expected.double(), atol=1e-5):
+        raise AssertionError("your E differs from prm_edu's InputLayer with the same weights")

@@ -1,23 +1,49 @@
-"""The assignments' checks accept the library's own functions and name each typical mistake."""
+"""The assignments' checks accept the instructor's solutions, name each typical mistake, and
+give nothing to an answer that calls the library's own implementation of its exercise."""
+
+import json
+import math
+from pathlib import Path
 
 import pytest
 import torch
 
+import prm_edu.prm.attention
 from prm_edu import grading, metrics
 from prm_edu.ctr.fm import fm_interaction
 from prm_edu.losses import listwise_softmax_nll
 from prm_edu.prm.attention import scaled_dot_product_attention
+from prm_edu.prm.model import masked_softmax
+
+SOURCE = Path(__file__).resolve().parents[1] / "assignments" / "source"
 
 
-def test_the_library_passes_every_check():
-    grading.check_attention(scaled_dot_product_attention, masked=True)
-    grading.check_attention(scaled_dot_product_attention, masked=False)
-    library = {"precision": metrics.precision_at_k, "average_precision": metrics.average_precision_at_k, "ndcg": metrics.ndcg_at_k}
-    for name, metric in library.items():
-        grading.check_metric(lambda s, y, k, m, metric=metric: metric(s, y, k, m, reduction="none"), name, 5)
-    grading.check_fm_interaction(fm_interaction)
-    grading.check_input_layer(lambda x, pv, pe, w, b: (torch.cat([x, pv], -1) + pe[: x.shape[1]]) @ w.T + b)
-    grading.check_listwise_loss(listwise_softmax_nll)
+def solution(assignment: str) -> dict:
+    """The functions defined by the instructor's solution cells of one assignment."""
+    nb = json.loads((SOURCE / assignment / f"{assignment}.ipynb").read_text())
+    namespace = {"torch": torch, "math": math, "grading": grading}
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution"):
+            exec("".join(cell["source"]), namespace)
+    return namespace
+
+
+def test_the_solutions_pass_every_check():
+    attention = solution("attention")["scaled_dot_product_attention"]
+    grading.check_attention(attention, masked=True)
+    grading.check_attention(attention, masked=False)
+    grading.check_attention_scale(attention)
+    grading.check_attention_all_padding(attention)
+    ranking = solution("ranking_metrics")
+    for name in ("precision", "average_precision", "ndcg"):
+        grading.check_metric(ranking[f"{name}_at_k"], name, 5)
+    fm = solution("fm_interaction")["fm_interaction"]
+    grading.check_fm_interaction(fm)
+    grading.check_fm_against_loop(fm)
+    layer = solution("input_layer")["input_layer"]
+    grading.check_input_layer(layer)
+    grading.check_input_layer_weights(layer)
+    grading.check_listwise_loss(solution("listwise_loss")["listwise_loss"])
 
 
 def unscaled(q, k, v, mask=None):
@@ -26,13 +52,14 @@ def unscaled(q, k, v, mask=None):
 
 
 def unmasked(q, k, v, mask=None):
-    return scaled_dot_product_attention(q, k, v, None)
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    return weights @ v, weights
 
 
 @pytest.mark.parametrize("student, masked, message", [
     (unscaled, False, r"divide the scores by sqrt\(d\) = 4.0"),
     (unmasked, True, "padded keys get a weight above 0"),
-    (lambda q, k, v, m=None: scaled_dot_product_attention(q, k, v, m)[1], True, "return two things"),
+    (lambda q, k, v, m=None: unmasked(q, k, v)[1], True, "return two things"),
     (lambda q, k, v, m=None: (v, torch.softmax(q @ k.transpose(-2, -1), dim=-2)), False, "sum to 1"),
     (lambda q, k, v, m=None: 1 / 0, True, "ZeroDivisionError"),
 ])
@@ -42,18 +69,78 @@ def test_attention_mistakes_are_named(student, masked, message):
 
 
 def test_other_mistakes_are_named():
+    def pairs(e):  # the right interaction vector, written by hand
+        return 0.5 * (e.sum(1) ** 2 - (e ** 2).sum(1))
+
+    def loss_without_padding_mask(z, y, m):
+        return -(y * torch.log_softmax(z, -1)).sum(1)[y.sum(1) > 0].mean()
+
     with pytest.raises(AssertionError, match="summed over k"):
-        grading.check_fm_interaction(lambda e: fm_interaction(e).sum(-1))
+        grading.check_fm_interaction(lambda e: pairs(e).sum(-1))
     with pytest.raises(AssertionError, match="subtract the sum of squares"):
         grading.check_fm_interaction(lambda e: 0.5 * e.sum(1) ** 2)
     with pytest.raises(AssertionError, match="add the position embedding"):
         grading.check_input_layer(lambda x, pv, pe, w, b: torch.cat([x, pv], -1) @ w.T + b)
     with pytest.raises(AssertionError, match="not written yet"):
         grading.check_input_layer(lambda *a: (_ for _ in ()).throw(NotImplementedError()))
-    with pytest.raises(AssertionError, match="padded ones"):
-        grading.check_metric(lambda s, y, k, m: metrics.precision_at_k(s, y, k, None, reduction="none"), "precision", 5)
+    with pytest.raises(AssertionError, match="padded slots take part"):
+        grading.check_listwise_loss(loss_without_padding_mask)
     with pytest.raises(AssertionError, match="sign is flipped"):
-        grading.check_listwise_loss(lambda z, y, m: -listwise_softmax_nll(z, y, m))
-    with pytest.raises(AssertionError, match="left out of the mean"):
-        grading.check_listwise_loss(lambda z, y, m: -(y * torch.log_softmax(z.masked_fill(m, float("-inf")), -1)
-                                                      .masked_fill(m, 0.0)).sum(1).mean())
+        grading.check_listwise_loss(lambda z, y, m: -solution("listwise_loss")["listwise_loss"](z, y, m))
+    with pytest.raises(AssertionError, match=r"sqrt\(64\) = 8"):
+        grading.check_attention_scale(unscaled)
+    with pytest.raises(AssertionError, match="NaN"):
+        grading.check_attention_all_padding(lambda q, k, v, m: unscaled(q.masked_fill(m[:, None, :, None], float("nan")), k, v))
+
+
+def library_attention(q, k, v, mask=None):  # a wrapper around the library
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    return out.clone(), weights.clone()
+
+
+def library_then_raise(q, k, v, mask=None):
+    prm_edu.prm.attention.scaled_dot_product_attention(q, k, v, mask)
+    raise RuntimeError("a bug after the call")
+
+
+@pytest.mark.parametrize("check, student, called", [
+    (lambda f: grading.check_attention(f), scaled_dot_product_attention, "prm_edu.prm.attention.scaled_dot_product_attention"),
+    (lambda f: grading.check_attention(f), library_attention, "prm_edu.prm.attention.scaled_dot_product_attention"),
+    (lambda f: grading.check_attention_scale(f), library_then_raise, "prm_edu.prm.attention.scaled_dot_product_attention"),
+    (lambda f: grading.check_attention_all_padding(f), library_attention, "scaled_dot_product_attention"),
+    (lambda f: grading.check_metric(f, "ndcg", 5), lambda s, y, k, m: metrics.ndcg_at_k(s, y, k, m, reduction="none"), "ndcg_at_k"),
+    (lambda f: grading.check_fm_interaction(f), fm_interaction, "prm_edu.ctr.fm.fm_interaction"),
+    (lambda f: grading.check_fm_against_loop(f), fm_interaction, "prm_edu.ctr.fm.fm_interaction"),
+    (lambda f: grading.check_listwise_loss(f), listwise_softmax_nll, "prm_edu.losses.listwise_softmax_nll"),
+])
+def test_an_answer_that_calls_the_library_gets_nothing(check, student, called):
+    with pytest.raises(AssertionError, match=f"calls prm-edu's own .*{called}.*write it yourself"):
+        check(student)
+
+
+def test_an_input_layer_built_on_the_library_gets_nothing():
+    def layer_of_the_library(x, pv, pe, w, b):
+        from prm_edu.prm import InputLayer
+        layer = InputLayer(d_x=x.shape[-1], d_pv=pv.shape[-1], d_model=w.shape[0], max_len=pe.shape[0])
+        with torch.no_grad():
+            layer.position_embedding.copy_(pe), layer.proj.weight.copy_(w), layer.proj.bias.copy_(b)
+        return layer(x, pv)
+
+    for check in (grading.check_input_layer, grading.check_input_layer_weights):
+        with pytest.raises(AssertionError, match="prm_edu.prm.input_layer.InputLayer"):
+            check(layer_of_the_library)
+
+
+def test_the_rest_of_the_library_stays_free_to_use():
+    def loss_with_the_library_softmax(z, y, m):  # masked_softmax is not the exercise's loss
+        log_score = masked_softmax(z, m).clamp_min(1e-30).log().masked_fill(m, 0.0)
+        per_list = -(y * log_score).sum(1)
+        clicked = y.sum(1) > 0
+        return per_list[clicked].mean()
+
+    grading.check_listwise_loss(loss_with_the_library_softmax)
+    trained_loss = grading.own_work(loss_with_the_library_softmax, "listwise_loss")
+    z, y, m = torch.randn(2, 3, requires_grad=True), torch.tensor([[1.0, 0, 0], [0, 1, 0]]), torch.zeros(2, 3, dtype=torch.bool)
+    trained_loss(z, y, m).backward()  # the wrapper lets gradients flow
+    with pytest.raises(AssertionError, match="listwise_softmax_nll"):
+        grading.own_work(listwise_softmax_nll, "listwise_loss")(z, y, m)

@@ -1,0 +1,456 @@
+"""One JupyterHub for a prm-edu class on one server: set it up, start it, stop it (as root).
+
+    python3 hub/classroom.py setup --roster roster.csv --instructor NAME   # idempotent
+    python3 hub/classroom.py start                                         # make hub
+    python3 hub/classroom.py stop                                          # make hub-stop
+    python3 hub/classroom.py status
+
+`setup` builds a shared environment under /opt (every account can run it), makes one Unix
+account per roster line with a closed home (0700), gives the instructor a copy of the
+course's nbgrader folder, and opens nbgrader's exchange. It checks the whole roster before
+it changes anything. Only the standard library is used here: it runs before the shared
+environment exists. The hub itself is configured by `jupyterhub_config.py`, which reads the
+class that `setup` wrote to `<state>/class.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import grp
+import hashlib
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HUB = REPO / "hub"
+COURSE_ID = "prm-edu"
+CHP = "configurable-http-proxy@5.3.0"  # from npm: JupyterHub's proxy
+# Debian's default NAME_REGEX, capped at 32 characters (useradd's limit)
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+@dataclass
+class Settings:
+    """Where the class lives. `setup` saves these in <state>/class.json; `start` and `stop` read them."""
+
+    prefix: str = "/opt/prm-edu-hub"  # shared environment and course files: readable by every account
+    state: str = "/srv/prm-edu-hub"  # the hub's database, secrets, log and class list: root only
+    exchange: str = "/srv/nbgrader/exchange"  # nbgrader's exchange (the course's folder inside is prm-edu/)
+    homes: str = "/home"  # where the course's home folders are made
+    group: str = "prm-edu"  # the Unix group that marks the course's accounts
+    instructor: str = "instructor"
+    students: list[str] = field(default_factory=list)
+    ip: str = "127.0.0.1"  # a cloud server keeps this and puts an HTTPS proxy in front (hub/README.md)
+    port: int = 8000
+    hub_port: int = 8081  # the hub's internal API (127.0.0.1)
+    proxy_api_port: int = 8001  # the proxy's REST API (127.0.0.1)
+    mem_limit: str = "2G"  # per student server; enforced by SystemdSpawner (servers with systemd) only
+    cull_idle_seconds: int = 3600  # the idle culler stops a server after this long without activity
+    authenticator: str = "pam"  # the Unix passwords that setup hands out; "dummy" only inside tests
+    python: str = "/usr/bin/python3.11"  # builds the shared environment (must not live under a home folder)
+    torch: str = os.environ.get("TORCH", "torch==2.13.0")
+
+    @property
+    def env(self) -> Path:
+        return Path(self.prefix) / "env"
+
+    @property
+    def course_files(self) -> Path:
+        return Path(self.prefix) / "course"
+
+    def path(self, name: str) -> Path:
+        return Path(self.state) / name
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.ip in ("0.0.0.0", "") else self.ip
+        return f"http://{host}:{self.port}"
+
+    def save(self) -> None:
+        _private_dir(Path(self.state))
+        _write_private(self.path("class.json"), json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, state: str) -> Settings:
+        path = Path(state) / "class.json"
+        if not path.exists():
+            raise ValueError(f"{path} does not exist: run `python3 hub/classroom.py setup --roster FILE` first")
+        saved = json.loads(path.read_text())
+        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
+
+
+# ---------------------------------------------------------------- the roster
+
+
+@dataclass(frozen=True)
+class Student:
+    username: str
+    name: str
+    line: int  # where it stands in the roster, for error messages
+
+
+def read_roster(path: str | Path) -> list[Student]:
+    """Read and check a roster CSV: a header `username,name`, then one student a line.
+    Raises ValueError naming the file and line of the first problem; blank lines are allowed."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such roster file")
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    lines = [(n, row) for n, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)]
+    if not lines:
+        raise ValueError(f"{path}: the roster is empty: write the header 'username,name', then one line per student")
+    header_line, header = lines[0]
+    if [cell.strip().lower() for cell in header] != ["username", "name"]:
+        raise ValueError(f"{path}, line {header_line}: the first line must be the header 'username,name', not {','.join(header)!r}")
+    if len(lines) == 1:
+        raise ValueError(f"{path}: the roster has its header but no student")
+    students, seen = [], {}
+    for n, row in lines[1:]:
+        if len(row) != 2:
+            raise ValueError(f"{path}, line {n}: expected 2 fields 'username,name', got {len(row)}: {','.join(row)!r}")
+        username, name = row[0].strip(), row[1].strip()
+        check_username(username, f"{path}, line {n}")
+        if username in seen:
+            raise ValueError(f"{path}, line {n}: '{username}' is already on line {seen[username]}")
+        if not name or not name.isprintable() or any(ch in name for ch in ":,="):
+            raise ValueError(f"{path}, line {n}: the name of '{username}' must be non-empty, printable and without ':', ',' or '='")
+        seen[username] = n
+        students.append(Student(username, name, n))
+    return students
+
+
+def check_username(username: str, where: str) -> None:
+    if not (0 < len(username) <= 32 and username[0].isascii() and username[0].isalpha() and set(username) <= USERNAME_CHARS):
+        raise ValueError(f"{where}: '{username}' is not a valid username: lower-case letters, digits, '-' and '_', "
+                         "starting with a letter, at most 32 characters")
+
+
+def is_course_account(username: str, group: str) -> bool | None:
+    """None: no such account; True: it exists and is in the course's group; False: it is someone else's."""
+    try:
+        account = pwd.getpwnam(username)
+    except KeyError:
+        return None
+    try:
+        course = grp.getgrnam(group)
+    except KeyError:
+        return False
+    return username in course.gr_mem or account.pw_gid == course.gr_gid
+
+
+def check_class(students: list[Student], instructor: str, group: str, roster: str | Path = "the roster") -> None:
+    """Everything that must hold before any account is made or changed."""
+    check_username(instructor, "--instructor")
+    for s in students:
+        if s.username == instructor:
+            raise ValueError(f"{roster}, line {s.line}: '{s.username}' is the instructor's account, not a student's")
+    for username, where in [(instructor, "--instructor")] + [(s.username, f"{roster}, line {s.line}") for s in students]:
+        if is_course_account(username, group) is False:
+            raise ValueError(f"{where}: the account '{username}' already exists on this server and is not one of the "
+                             f"course's (group '{group}'): choose another username")
+
+
+# ---------------------------------------------------------------- setup
+
+
+def setup(settings: Settings, roster: str | Path, log=print) -> dict[str, str]:
+    """Idempotent. Returns the passwords of the accounts made this time (also appended to <state>/passwords.csv)."""
+    students = read_roster(roster)
+    check_class(students, settings.instructor, settings.group, roster)  # nothing has changed yet
+    if os.geteuid() != 0:
+        raise PermissionError("setup makes Unix accounts: run it as root")
+    settings.students = [s.username for s in students]
+    build_environment(settings, log)
+    _run(["groupadd", "--force", settings.group])
+    Path(settings.homes).mkdir(parents=True, exist_ok=True)
+    new = {}
+    for username, name in [(settings.instructor, "prm-edu instructor")] + [(s.username, s.name) for s in students]:
+        password = ensure_account(username, name, settings)
+        if password:
+            new[username] = password
+    settings.save()
+    if new:
+        with open(settings.path("passwords.csv"), "a", encoding="utf-8") as out:  # 0600: the state folder is root's
+            out.writelines(f"{u},{p}\n" for u, p in new.items())
+        os.chmod(settings.path("passwords.csv"), 0o600)
+    if not settings.path("class-admin-token").exists():  # the API token of the class-admin service (make hub-stop, tests)
+        _write_private(settings.path("class-admin-token"), secrets.token_hex(32))
+    install_course(settings)
+    log(f"class ready: {len(students)} students, instructor '{settings.instructor}', {len(new)} new accounts"
+        + (f" (passwords in {settings.path('passwords.csv')})" if new else ""))
+    return new
+
+
+def ensure_account(username: str, name: str, settings: Settings) -> str | None:
+    """Make the account if it is missing (returns its first password); close its home either way."""
+    home = Path(settings.homes) / username
+    password = None
+    if is_course_account(username, settings.group) is None:
+        _run(["useradd", "--create-home", "--home-dir", str(home), "--shell", "/bin/bash", "--comment", name,
+              "--groups", settings.group, username])
+        password = secrets.token_urlsafe(9)
+        _run(["chpasswd"], input=f"{username}:{password}\n")
+    os.chmod(pwd.getpwnam(username).pw_dir, 0o700)  # closed to other students (useradd -m makes 0755 here)
+    return password
+
+
+def build_environment(settings: Settings, log=print) -> None:
+    """The shared environment: prm-edu with JupyterLab, nbgrader and JupyterHub, plus the proxy.
+    Rebuilt only when the package's code, its dependencies or the requirements change."""
+    env, prefix = settings.env, Path(settings.prefix)
+    key = _source_key(settings)
+    stamp = env / ".prm-edu-hub-key"
+    if stamp.exists() and stamp.read_text() == key:
+        return
+    log(f"building the shared environment in {env} (a few minutes the first time)")
+    prefix.mkdir(parents=True, exist_ok=True)
+    if not (env / "bin" / "python").exists():
+        _run([settings.python, "-m", "venv", str(env)])
+    pip = [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run(pip + [settings.torch])  # first, so that the package's plain torch requirement is already met
+    _run(pip + ["-r", str(HUB / "requirements.txt"), str(REPO)])
+    _run(pip + ["--no-deps", "--force-reinstall", str(REPO)])  # the package's current code, even at the same version
+    if not (prefix / "node" / "node_modules" / ".bin" / "configurable-http-proxy").exists():
+        _run(["npm", "install", "--silent", "--prefix", str(prefix / "node"), CHP])
+    _chmod_readable(prefix)
+    stamp.write_text(key)
+
+
+def install_course(settings: Settings) -> None:
+    """The course's files: notebooks for new homes, nbgrader's settings and exchange, the instructor's course folder."""
+    course = settings.course_files
+    if course.exists():
+        shutil.rmtree(course)
+    shutil.copytree(REPO / "notebooks", course / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    movielens = REPO / "data" / "recbole-1.2.1-py3-none-any.whl"
+    if movielens.exists():
+        (course / "data").mkdir()
+        shutil.copy2(movielens, course / "data" / movielens.name)
+    shutil.copy2(HUB / "jupyterhub_config.py", Path(settings.prefix) / "jupyterhub_config.py")
+    _chmod_readable(Path(settings.prefix))
+    # nbgrader's settings for everyone who runs the shared environment: the course and its exchange
+    etc = settings.env / "etc" / "jupyter"
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "nbgrader_config.py").write_text(
+        "# written by hub/classroom.py setup: the course and its exchange, for every account\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.Exchange.root = {settings.exchange!r}\n"
+        "c.Exchange.path_includes_course = True  # students fetch into ~/prm-edu/<assignment>/\n")
+    os.chmod(etc / "nbgrader_config.py", 0o644)
+    exchange = Path(settings.exchange)
+    exchange.mkdir(parents=True, exist_ok=True)
+    os.chmod(exchange, 0o777)  # as nbgrader documents: everyone writes; the course folder inside is the instructor's
+    # the instructor's course folder: sources, solutions and hidden tests, in a closed home
+    account = pwd.getpwnam(settings.instructor)
+    root = Path(account.pw_dir) / COURSE_ID
+    if not root.exists():
+        shutil.copytree(REPO / "assignments", root, ignore=shutil.ignore_patterns(
+            "release", "submitted", "autograded", "feedback", "gradebook.db", ".ipynb_checkpoints"))
+        _chown_tree(root, account)
+    home_config = Path(account.pw_dir) / "nbgrader_config.py"  # formgrader, in the instructor's lab, finds the course
+    if not home_config.exists():
+        home_config.write_text(f"c = get_config()  # noqa: F821\nc.CourseDirectory.root = {str(root)!r}\n")
+        os.chown(home_config, account.pw_uid, account.pw_gid)
+
+
+# ---------------------------------------------------------------- start, stop, status
+
+
+def start(settings: Settings, wait: float = 120.0) -> int:
+    """Start the hub in the background (its proxy with it); returns its pid once its API answers."""
+    if hub_pid(settings):
+        raise RuntimeError(f"the hub already runs (pid {hub_pid(settings)}): `make hub-stop` first")
+    env = {**os.environ, "PRM_HUB_STATE": settings.state,
+           "PATH": f"{settings.env / 'bin'}:{Path(settings.prefix) / 'node' / 'node_modules' / '.bin'}:{os.environ.get('PATH', '')}"}
+    log = open(settings.path("jupyterhub.log"), "ab")
+    hub = subprocess.Popen([str(settings.env / "bin" / "jupyterhub"), "-f", str(Path(settings.prefix) / "jupyterhub_config.py")],
+                           cwd=settings.state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    settings.path("hub.pid").write_text(str(hub.pid))
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if hub.poll() is not None:
+            raise RuntimeError(f"the hub stopped at start (exit {hub.returncode}): {_tail(settings.path('jupyterhub.log'))}")
+        try:
+            api(settings, "GET", "/")
+            return hub.pid
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.5)
+    raise RuntimeError(f"the hub did not answer within {wait:.0f} s: {_tail(settings.path('jupyterhub.log'))}")
+
+
+def stop(settings: Settings, wait: float = 60.0) -> None:
+    """Stop every student's server, then the hub and its proxy; then any process of a course
+    account still running from the shared environment. Other accounts are never touched."""
+    pid = hub_pid(settings)
+    if pid:
+        try:
+            for user in api(settings, "GET", "/users"):
+                if user.get("servers"):
+                    api(settings, "DELETE", f"/users/{user['name']}/server")
+        except (OSError, urllib.error.URLError, ValueError):
+            pass  # the hub does not answer: it stops its servers on SIGTERM anyway
+        _terminate([pid], wait)
+    settings.path("hub.pid").unlink(missing_ok=True)
+    _terminate(course_processes(settings), wait)
+
+
+def status(settings: Settings) -> str:
+    pid = hub_pid(settings)
+    if not pid:
+        return "the hub is not running"
+    running = [u["name"] for u in api(settings, "GET", "/users") if u.get("servers")]
+    return f"the hub runs (pid {pid}) at {settings.url}; {len(running)} servers: {', '.join(running) or 'none'}"
+
+
+def hub_pid(settings: Settings) -> int | None:
+    try:
+        pid = int(settings.path("hub.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def course_processes(settings: Settings) -> list[int]:
+    """Processes of the course's accounts that run from the shared environment (servers, kernels)."""
+    uids = set()
+    for username in [settings.instructor, *settings.students]:
+        try:
+            uids.add(pwd.getpwnam(username).pw_uid)
+        except KeyError:
+            pass
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if proc.stat().st_uid in uids and settings.prefix in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
+
+
+def api(settings: Settings, method: str, path: str, body=None, timeout: float = 30):
+    """The hub's REST API with the class-admin service's token."""
+    token = settings.path("class-admin-token").read_text().strip()
+    request = urllib.request.Request(f"{settings.url}/hub/api{path}", method=method, headers={"Authorization": f"token {token}"},
+                                     data=None if body is None else json.dumps(body).encode())
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        data = response.read()
+    return json.loads(data) if data else None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _run(cmd: list[str], input: str | None = None) -> None:
+    done = subprocess.run(cmd, input=input, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}` failed ({done.returncode}): {(done.stderr or done.stdout)[-2000:]}")
+
+
+def _terminate(pids: list[int], wait: float) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.2)
+        if not any(_alive(p) for p in pids):
+            return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+    except ChildProcessError:
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _source_key(settings: Settings) -> str:
+    digest = hashlib.sha256(f"{settings.python}\n{settings.torch}\n".encode())
+    for path in [HUB / "requirements.txt", REPO / "pyproject.toml", *sorted((REPO / "prm_edu").rglob("*.py"))]:
+        digest.update(str(path.relative_to(REPO)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    os.chmod(path, 0o600)
+    path.write_text(text)
+
+
+def _chmod_readable(root: Path) -> None:
+    _run(["chmod", "-R", "a+rX", str(root)])
+
+
+def _chown_tree(root: Path, account: pwd.struct_passwd) -> None:
+    for folder, dirs, files in os.walk(root):
+        for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
+            os.chown(name, account.pw_uid, account.pw_gid)
+
+
+def _tail(path: Path, chars: int = 3000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["setup", "start", "stop", "status"])
+    parser.add_argument("--state", default=Settings.state, help="the class's state folder (default %(default)s)")
+    parser.add_argument("--roster", help="setup: the roster CSV, header 'username,name'")
+    defaults = Settings()
+    for name in ("instructor", "prefix", "exchange", "homes", "group", "ip", "port", "mem_limit", "cull_idle_seconds"):
+        value = getattr(defaults, name)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"setup (default {value})")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "setup":
+            if not args.roster:
+                parser.error("setup needs --roster FILE")
+            saved = Settings.load(args.state) if Path(args.state, "class.json").exists() else Settings(state=args.state)
+            for name, value in vars(args).items():
+                if value is not None and hasattr(saved, name) and name != "state":
+                    setattr(saved, name, value)
+            setup(saved, args.roster)
+            return
+        settings = Settings.load(args.state)
+        if args.command == "start":
+            print(f"the hub runs (pid {start(settings)}) at {settings.url}")
+        elif args.command == "stop":
+            stop(settings)
+            print("the hub and every course server are stopped")
+        else:
+            print(status(settings))
+    except ValueError as err:
+        sys.exit(f"error: {err}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""JupyterHub for one prm-edu class on one server. `hub/classroom.py start` runs it as root.
+
+It reads the class that `classroom.py setup` wrote to $PRM_HUB_STATE/class.json: the
+students, the instructor, the folders and the ports. Each student's server runs as their
+own Unix account from the shared environment; nbgrader's exchange, course id prm-edu.
+"""
+
+import json
+import os
+import pwd
+import shutil
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by JupyterHub)
+
+STATE = Path(os.environ.get("PRM_HUB_STATE", "/srv/prm-edu-hub"))
+CLASS = json.loads((STATE / "class.json").read_text())
+PREFIX = Path(CLASS["prefix"])
+ENV = PREFIX / "env"
+COURSE = "prm-edu"
+
+# --- where it listens: 127.0.0.1; a cloud server puts an HTTPS proxy in front (hub/README.md)
+c.JupyterHub.ip = CLASS["ip"]
+c.JupyterHub.port = CLASS["port"]
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = CLASS["hub_port"]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{CLASS['proxy_api_port']}"
+c.ConfigurableHTTPProxy.command = [str(PREFIX / "node" / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+c.JupyterHub.cleanup_servers = True  # stopping the hub stops every student's server
+
+# --- who may log in: the roster's accounts with their Unix passwords (PAM)
+c.JupyterHub.authenticator_class = CLASS["authenticator"]
+c.PAMAuthenticator.open_sessions = False  # no login session per server (containers have none to open)
+c.Authenticator.allowed_users = set(CLASS["students"]) | {CLASS["instructor"]}
+c.Authenticator.admin_users = {CLASS["instructor"]}  # the admin page: stop a stuck server, see who is on
+# nbgrader's JupyterHub groups: graders of the course, and its members
+c.JupyterHub.load_groups = {
+    f"formgrade-{COURSE}": {"users": [CLASS["instructor"]]},
+    f"nbgrader-{COURSE}": {"users": [CLASS["instructor"], *CLASS["students"]]},
+}
+
+# --- each student's server: their own account, the shared environment, one core's worth of threads
+if Path("/run/systemd/system").exists() and os.environ.get("PRM_HUB_SPAWNER") != "local":
+    c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"  # enforces mem_limit with cgroups
+    c.SystemdSpawner.unit_name_template = "jupyter-{USERNAME}"
+else:
+    c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"  # no memory limit: it cannot enforce one
+c.Spawner.mem_limit = CLASS["mem_limit"]
+c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+c.Spawner.http_timeout = 300  # a whole class starting at once shares the cores: give each server time
+c.Spawner.start_timeout = 300
+c.Spawner.environment = {
+    "PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+    "OMP_NUM_THREADS": "1",  # many students, few cores: torch with one thread each
+    "PRM_EDU_WORKERS": "1",
+}
+MOVIELENS = PREFIX / "course" / "data" / "recbole-1.2.1-py3-none-any.whl"
+if MOVIELENS.exists():
+    c.Spawner.environment["PRM_EDU_MOVIELENS"] = str(MOVIELENS)
+
+
+def copy_notebooks(spawner):
+    """The course's notebooks into a student's home at their first start (never over their own copy)."""
+    account = pwd.getpwnam(spawner.user.name)
+    target = Path(account.pw_dir) / "notebooks"
+    if target.exists():
+        return
+    shutil.copytree(PREFIX / "course" / "notebooks", target)
+    for folder, dirs, files in os.walk(target):
+        for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
+            os.chown(name, account.pw_uid, account.pw_gid)
+
+
+c.Spawner.pre_spawn_hook = copy_notebooks
+
+# --- services: the idle culler, and the class-admin token (classroom.py stop, the class test)
+c.JupyterHub.services = [
+    {"name": "idle-culler", "command": [str(ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
+                                         f"--timeout={CLASS['cull_idle_seconds']}"]},
+    {"name": "class-admin", "api_token": (STATE / "class-admin-token").read_text().strip()},
+]
+c.JupyterHub.load_roles = [
+    {"name": "idle-culler", "services": ["idle-culler"],
+     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
+    {"name": "class-admin", "services": ["class-admin"],
+     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "admin:groups"]},
+]
