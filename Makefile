@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo app assignments movielens movielens-data test test-gpu test-book book lab assets lint bench-env bench clean
+.PHONY: install demo app assignments movielens movielens-data test test-gpu test-book test-hub hub hub-stop book lab assets lint bench-env bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ movielens: $(MOVIELENS)  ## the table on MovieLens-100K (3 seeds)
 	$(BIN)/prm-edu movielens --source $(MOVIELENS) $(ARGS)
 
 test: $(STAMP) $(MOVIELENS)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
-	$(BIN)/ruff check prm_edu tests benchmarks book conftest.py
+	$(BIN)/ruff check prm_edu tests benchmarks book hub conftest.py
 	PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
 
 test-gpu: $(STAMP) $(MOVIELENS)  ## the whole suite and every notebook on CUDA (PRM_EDU_DEVICE=cuda); stops at once without a CUDA device
@@ -53,6 +53,20 @@ book: $(STAMP) $(MOVIELENS)  ## the course as a static website in build/book, ev
 
 test-book: $(STAMP) $(MOVIELENS)  ## build the website and open it offline in headless Chromium (CI runs it; make test does not)
 	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest -m book tests/browser/test_book.py $(ARGS)
+
+# A class on one server (as root): JupyterHub, one Unix account per student, nbgrader's exchange (hub/README.md)
+ROSTER ?= hub/roster.csv
+INSTRUCTOR ?= instructor
+
+hub: $(MOVIELENS)  ## set up the class from ROSTER (accounts, shared environment under /opt) and start its JupyterHub on 127.0.0.1:8000
+	/usr/bin/python3.11 hub/classroom.py setup --roster $(ROSTER) --instructor $(INSTRUCTOR)
+	/usr/bin/python3.11 hub/classroom.py start
+
+hub-stop:  ## stop the class's JupyterHub and every server it started (other accounts are never touched)
+	/usr/bin/python3.11 hub/classroom.py stop
+
+test-hub: $(STAMP)  ## a class of 30 students end to end on JupyterHub with nbgrader's exchange, as root (CI runs it; make test does not)
+	$(BIN)/python -m pytest -m hub tests/hub $(ARGS)
 
 lab: $(STAMP) $(MOVIELENS)  ## open the notebooks in JupyterLab (no news pop-up: app/jupyterlab-overrides.json)
 	mkdir -p $(VENV)/share/jupyter/lab/settings && cp app/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json

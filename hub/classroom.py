@@ -222,6 +222,9 @@ def build_environment(settings: Settings, log=print) -> None:
     _run(pip + [settings.torch])  # first, so that the package's plain torch requirement is already met
     _run(pip + ["-r", str(HUB / "requirements.txt"), str(REPO)])
     _run(pip + ["--no-deps", "--force-reinstall", str(REPO)])  # the package's current code, even at the same version
+    purelib = subprocess.run([str(env / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copy2(HUB / "closed_exchange.py", Path(purelib) / "prm_edu_closed_exchange.py")
     if not (prefix / "node" / "node_modules" / ".bin" / "configurable-http-proxy").exists():
         _run(["npm", "install", "--silent", "--prefix", str(prefix / "node"), CHP])
     _chmod_readable(prefix)
@@ -248,7 +251,8 @@ def install_course(settings: Settings) -> None:
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
         f"c.Exchange.root = {settings.exchange!r}\n"
-        "c.Exchange.path_includes_course = True  # students fetch into ~/prm-edu/<assignment>/\n")
+        "c.Exchange.path_includes_course = True  # students fetch into ~/prm-edu/<assignment>/\n"
+        "c.ExchangeFactory.submit = 'prm_edu_closed_exchange.ClosedSubmit'  # a submission: its author and the instructor only\n")
     os.chmod(etc / "nbgrader_config.py", 0o644)
     exchange = Path(settings.exchange)
     exchange.mkdir(parents=True, exist_ok=True)
@@ -390,7 +394,7 @@ def _alive(pid: int) -> bool:
 
 def _source_key(settings: Settings) -> str:
     digest = hashlib.sha256(f"{settings.python}\n{settings.torch}\n".encode())
-    for path in [HUB / "requirements.txt", REPO / "pyproject.toml", *sorted((REPO / "prm_edu").rglob("*.py"))]:
+    for path in [HUB / "requirements.txt", HUB / "closed_exchange.py", REPO / "pyproject.toml", *sorted((REPO / "prm_edu").rglob("*.py"))]:
         digest.update(str(path.relative_to(REPO)).encode() + path.read_bytes())
     return digest.hexdigest()
 

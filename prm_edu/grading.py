@@ -24,7 +24,6 @@ import torch
 from prm_edu import metrics
 from prm_edu.prm.attention import scaled_dot_product_attention
 
-
 # Each exercise and the library module that implements it: an answer may not call into that module.
 EXERCISES = {
     "attention": "prm_edu.prm.attention",

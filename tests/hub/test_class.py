@@ -1,0 +1,598 @@
+"""A class on one server, end to end: JupyterHub, 30 Unix accounts, nbgrader's exchange.
+
+The instructor releases the five assignments; 30 students' servers start at once through
+the hub's REST API; every student fetches `attention` through their own server, edits it,
+runs it in a kernel of that server and submits (3 of them do all five assignments); the
+instructor collects, autogrades and releases feedback, which every student fetches. Then
+the checks: nothing lost or swapped, each score as expected from its answer, the homes,
+the inbound folder and the instructor's sources closed to students, the hub answering all
+along. Run as root (`make test-hub`); it makes its own accounts under a random prefix and
+removes them, its folders and its servers afterwards, also when it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.hub
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "hub"))
+import classroom  # noqa: E402
+
+if os.geteuid() != 0 or not shutil.which("npm") or not Path(classroom.Settings.python).exists():
+    pytest.skip("the class test runs as root, with npm and /usr/bin/python3.11 (make test-hub)", allow_module_level=True)
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest  # noqa: E402
+from tornado.websocket import websocket_connect  # noqa: E402
+
+COURSE = "prm-edu"
+ASSIGNMENTS = ("attention", "ranking_metrics", "fm_interaction", "input_layer", "listwise_loss")
+SOLUTION_CELL = {"attention": "attention", "ranking_metrics": "metrics", "fm_interaction": "fm",
+                 "input_layer": "input_layer", "listwise_loss": "loss"}
+MAX_POINTS = {"attention": 10, "ranking_metrics": 9, "fm_interaction": 6, "input_layer": 6, "listwise_loss": 8}
+TEST_PREFIX = "zzprm"  # accounts zzprm<4 letters>s01..s30 and zzprm<4 letters>i: no real account is named so
+LEFTOVER = re.compile(rf"^{TEST_PREFIX}[a-z]{{4}}(s\d\d|i)?$")
+PROFILE = os.environ.get("PRM_HUB_TEST_PREFIX", "/opt/prm-edu-hub-test")  # the test's own shared environment
+CELL_TIMEOUT = 20  # seconds a student waits on a cell before pressing stop
+AUTOGRADE_TIMEOUT = {"attention": 15, "listwise_loss": 300}  # per cell; the course's setting is 120 s
+
+# --- the students' answers -------------------------------------------------------------------
+
+ATTENTION_ANSWERS = {
+    "no_scale": '''def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    scores = q @ k.transpose(-2, -1)  # forgets 1/sqrt(d)
+    if padding_mask is not None:
+        scores = scores.masked_fill(padding_mask[:, None, None, :], float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    return weights @ v, weights''',
+    "no_mask": '''def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)  # forgets the mask
+    return weights @ v, weights''',
+    "raises": '''def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    weights = torch.softmax(q @ k / math.sqrt(q.shape[-1]), dim=-1)  # forgets the transpose: a shape error
+    return weights @ v, weights''',
+    "hangs": '''def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    while True:
+        pass''',
+    "library": "from prm_edu.prm.attention import scaled_dot_product_attention  # the library's own",
+}
+# points each kind earns on attention: shapes 2, padding 4, scale 2, all-padding list 2
+ATTENTION_POINTS = {"correct": 10, "no_scale": 2 + 2, "no_mask": 2 + 2, "raises": 0, "hangs": 0, "library": 0, "blank": 0}
+KINDS = ["correct"] * 12 + ["no_scale"] * 4 + ["no_mask"] * 4 + ["raises"] * 3 + ["hangs"] * 2 + ["library"] * 3 + ["blank"] * 2
+
+# the three who do all five assignments: (kind per assignment); the others do attention only
+ALL_FIVE = {
+    0: {"ranking_metrics": "correct", "fm_interaction": "correct", "input_layer": "correct", "listwise_loss": "correct"},
+    1: {"ranking_metrics": "library", "fm_interaction": "correct", "input_layer": "no_bias", "listwise_loss": "correct"},
+    2: {"ranking_metrics": "correct", "fm_interaction": "blank", "input_layer": "correct", "listwise_loss": "library"},
+}
+OTHER_ANSWERS = {
+    ("ranking_metrics", "library"): '''from prm_edu import metrics
+
+
+def precision_at_k(scores, labels, k, padding_mask):
+    return metrics.precision_at_k(scores, labels, k, padding_mask, reduction="none")
+
+
+def average_precision_at_k(scores, labels, k, padding_mask):
+    return metrics.average_precision_at_k(scores, labels, k, padding_mask, reduction="none")
+
+
+def ndcg_at_k(scores, labels, k, padding_mask):
+    return metrics.ndcg_at_k(scores, labels, k, padding_mask, reduction="none")''',
+    ("input_layer", "no_bias"): '''def input_layer(x, pv, pe, w, b):
+    return (torch.cat([x, pv], dim=-1) + pe[: x.shape[1]]) @ w.T  # forgets b''',
+    ("listwise_loss", "library"): '''from prm_edu.losses import listwise_softmax_nll
+
+
+def listwise_loss(logits, labels, padding_mask):
+    return listwise_softmax_nll(logits, labels, padding_mask)''',
+}
+OTHER_POINTS = {"correct": None, "library": 0, "no_bias": 0, "blank": 0}  # None: full marks
+
+
+def solution(assignment: str) -> str:
+    nb = nbformat.read(ROOT / "assignments" / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SOLUTION_CELL[assignment])
+    return "\n".join(line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def answer(assignment: str, kind: str) -> str | None:
+    """The code a student writes in the answer cell; None leaves the cell as released (blank)."""
+    if kind == "blank":
+        return None
+    if kind == "correct":
+        return solution(assignment)
+    return ATTENTION_ANSWERS[kind] if assignment == "attention" else OTHER_ANSWERS[(assignment, kind)]
+
+
+def expected_points(assignment: str, kind: str) -> int:
+    if assignment == "attention":
+        return ATTENTION_POINTS[kind]
+    points = OTHER_POINTS[kind]
+    return MAX_POINTS[assignment] if points is None else points
+
+
+# --- the class's accounts and its hub --------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def remove_leftovers(names=None) -> None:
+    """Stop the processes of the test's accounts and remove them (also those of an earlier, killed run)."""
+    accounts = [p for p in pwd.getpwall() if LEFTOVER.match(p.pw_name) and (names is None or p.pw_name in names)]
+    uids = {p.pw_uid for p in accounts}
+    for _ in range(2):
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and proc.stat().st_uid in uids:
+                    os.kill(int(proc.name), 9)
+            except OSError:
+                pass
+        time.sleep(0.5)
+    for p in accounts:
+        subprocess.run(["userdel", "--remove", p.pw_name], capture_output=True)
+    for line in Path("/etc/group").read_text().splitlines():
+        name = line.split(":")[0]
+        if LEFTOVER.match(name):
+            subprocess.run(["groupdel", name], capture_output=True)
+
+
+def as_user(user: str, cmd: list[str], cwd: str | Path, settings, timeout: float = 900) -> subprocess.CompletedProcess:
+    account = pwd.getpwnam(user)
+    env = {"HOME": account.pw_dir, "USER": user, "LOGNAME": user, "OMP_NUM_THREADS": "1", "PRM_EDU_WORKERS": "1",
+           "PATH": f"{settings.env / 'bin'}:/usr/bin:/bin"}
+    return subprocess.run(cmd, cwd=cwd, env=env, user=account.pw_uid, group=account.pw_gid, extra_groups=[],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def nbgrader(settings, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """An nbgrader command as the instructor, in their course folder."""
+    course = Path(pwd.getpwnam(settings.instructor).pw_dir) / COURSE
+    return as_user(settings.instructor, [str(settings.env / "bin" / "nbgrader"), *args], course, settings, timeout)
+
+
+def rss_mb(user: str, marker: str) -> list[float]:
+    """Resident memory (MB) of each process of `user` whose command line contains `marker`."""
+    uid, found = pwd.getpwnam(user).pw_uid, []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and proc.stat().st_uid == uid and marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                kb = next(int(line.split()[1]) for line in (proc / "status").read_text().splitlines() if line.startswith("VmRSS:"))
+                found.append(kb / 1024)
+        except (OSError, StopIteration):
+            pass
+    return found
+
+
+class Watch(threading.Thread):
+    """Asks the hub's API every half second; records what failed and the slowest answer."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url, self.failures, self.slowest, self.asked = url, [], 0.0, 0
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            started = time.monotonic()
+            try:
+                with urllib.request.urlopen(f"{self.url}/hub/api/", timeout=10) as r:
+                    assert r.status == 200
+            except Exception as err:  # noqa: BLE001 (any failure counts)
+                self.failures.append(f"{time.strftime('%X')}: {err!r}")
+            self.slowest = max(self.slowest, time.monotonic() - started)
+            self.asked += 1
+            self.done.wait(0.5)
+
+
+# --- a student's lab, through the hub's proxy ---------------------------------------------------
+
+
+class Lab:
+    """What a student's JupyterLab does, over HTTP and a websocket, with the class-admin token."""
+
+    def __init__(self, settings, user: str, token: str):
+        self.base, self.user, self.token = f"{settings.url}/user/{user}", user, token
+        self.http = AsyncHTTPClient()
+
+    async def call(self, method: str, path: str, body=None, timeout: float = 300):
+        request = HTTPRequest(self.base + path, method=method, headers={"Authorization": f"token {self.token}"},
+                              body=None if body is None else json.dumps(body), request_timeout=timeout,
+                              allow_nonstandard_methods=True)
+        response = await self.http.fetch(request)
+        return json.loads(response.body) if response.body else None
+
+    async def nbgrader(self, action: str, assignment: str):
+        done = await self.call("POST", f"/assignments/{action}", {"course_id": COURSE, "assignment_id": assignment})
+        assert done.get("success", False) is True, f"{self.user}: nbgrader {action} {assignment}: {done}"
+        return done
+
+    async def run_notebook(self, nb, kernel_path: str) -> dict:
+        """Run every code cell in a kernel of this server, as a student runs them one by one;
+        a cell still busy after CELL_TIMEOUT s is interrupted (the stop button). Returns timings."""
+        kernel = await self.call("POST", "/api/kernels", {"name": "python3", "path": kernel_path})
+        url = f"{self.base.replace('http', 'ws', 1)}/api/kernels/{kernel['id']}/channels"
+        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}))
+        session, interrupted, kernel_mb = uuid.uuid4().hex, 0, 0.0
+        try:
+            for cell in nb.cells:
+                if cell.cell_type != "code":
+                    continue
+                msg_id = uuid.uuid4().hex
+                ws.write_message(json.dumps({
+                    "header": {"msg_id": msg_id, "username": self.user, "session": session, "msg_type": "execute_request",
+                               "version": "5.3", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                    "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                    "content": {"code": cell.source, "silent": False, "store_history": True, "user_expressions": {},
+                                "allow_stdin": False, "stop_on_error": False}}))
+                cell.outputs, deadline = [], time.monotonic() + CELL_TIMEOUT
+                grace = 300 if "train_reranker" in cell.source else 0  # the training run takes its time
+                while True:
+                    try:
+                        raw = await asyncio.wait_for(ws.read_message(), timeout=max(0.1, deadline + grace - time.monotonic()))
+                    except asyncio.TimeoutError:
+                        await self.call("POST", f"/api/kernels/{kernel['id']}/interrupt")
+                        interrupted, deadline = interrupted + 1, time.monotonic() + 60
+                        continue
+                    assert raw is not None, f"{self.user}: the kernel's websocket closed"
+                    msg = json.loads(raw)
+                    if msg.get("parent_header", {}).get("msg_id") != msg_id or msg["channel"] != "iopub":
+                        continue
+                    kind, content = msg["msg_type"], msg["content"]
+                    if kind == "stream":
+                        cell.outputs.append(nbformat.v4.new_output("stream", name=content["name"], text=content["text"]))
+                    elif kind == "error":
+                        cell.outputs.append(nbformat.v4.new_output("error", ename=content["ename"], evalue=content["evalue"],
+                                                                   traceback=content["traceback"]))
+                    elif kind in ("execute_result", "display_data"):
+                        cell.outputs.append(nbformat.v4.new_output(kind, data=content["data"],
+                                                                   execution_count=content.get("execution_count")))
+                    elif kind == "status" and content["execution_state"] == "idle":
+                        break
+            kernel_mb = max(rss_mb(self.user, "ipykernel_launcher"), default=0.0)
+        finally:
+            ws.close()
+            await self.call("DELETE", f"/api/kernels/{kernel['id']}")
+        return {"interrupted": interrupted, "kernel_mb": kernel_mb}
+
+    async def do(self, assignment: str, code: str | None, marker: str, submit_blank_first: bool = False) -> dict:
+        """Fetch, edit the answer cell, run the notebook, save it, submit."""
+        await self.nbgrader("fetch", assignment)
+        path = f"{COURSE}/{assignment}/{assignment}.ipynb"
+        nb = nbformat.from_dict((await self.call("GET", f"/api/contents/{path}?content=1"))["content"])
+        if submit_blank_first:  # a first, blank submission: the second one must be the one graded
+            await self.nbgrader("submit", assignment)
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SOLUTION_CELL[assignment])
+        if code is not None:
+            cell.source = code
+        cell.source += f"\n# {marker}"  # whose notebook this is, to find swaps
+        run = await self.run_notebook(nb, f"{COURSE}/{assignment}")
+        await self.call("PUT", f"/api/contents/{path}", {"type": "notebook", "format": "json", "content": nb})
+        await self.nbgrader("submit", assignment)
+        return run
+
+
+@dataclass
+class Report:
+    settings: object
+    students: list[str]
+    kinds: dict[str, str]
+    work: dict[tuple[str, str], str] = field(default_factory=dict)  # (student, assignment) -> kind
+    timings: dict = field(default_factory=dict)
+    memory: dict = field(default_factory=dict)
+    messages: dict = field(default_factory=dict)
+    runs: dict = field(default_factory=dict)
+    watch: Watch | None = None
+    logins: dict = field(default_factory=dict)
+
+
+def log_in(settings, user: str, password: str) -> int:
+    """Log in through the hub's form (PAM); returns the HTTP status (302 on success)."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+    cookies = urllib.request.HTTPCookieProcessor()
+    opener = urllib.request.build_opener(cookies, NoRedirect)
+    page = opener.open(f"{settings.url}/hub/login", timeout=30).read().decode()
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": user, "password": password, "_xsrf": xsrf}).encode()
+    try:
+        return opener.open(f"{settings.url}/hub/login?next=%2Fhub%2Fhome", data=form, timeout=60).status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+async def spawn_all(settings, hub_api, students: list[str]) -> dict[str, float]:
+    """Start every student's server at once; seconds until each is ready."""
+    started = time.monotonic()
+    await asyncio.gather(*(hub_api("POST", f"/users/{s}/server") for s in students))
+    ready: dict[str, float] = {}
+    while len(ready) < len(students):
+        assert time.monotonic() - started < 600, f"not ready after 10 min: {sorted(set(students) - set(ready))}"
+        for user in await hub_api("GET", "/users?state=ready"):
+            if user["name"] in students and user["name"] not in ready:
+                ready[user["name"]] = time.monotonic() - started
+        await asyncio.sleep(0.5)
+    return ready
+
+
+def percentile(values, q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def run_class(report: Report) -> None:
+    settings, students = report.settings, report.students
+    token = settings.path("class-admin-token").read_text().strip()
+    AsyncHTTPClient.configure(None, max_clients=64)
+    http = AsyncHTTPClient()
+
+    async def hub_api(method, path, body=None):
+        response = await http.fetch(HTTPRequest(f"{settings.url}/hub/api{path}", method=method, request_timeout=300,
+                                                headers={"Authorization": f"token {token}"},
+                                                body=None if body is None and method != "POST" else json.dumps(body or {})))
+        return json.loads(response.body) if response.body else None
+
+    report.messages["groups"] = {g["name"]: sorted(g["users"]) for g in await hub_api("GET", "/groups")}
+    t = time.monotonic()
+    ready = await spawn_all(settings, hub_api, students)
+    report.timings["spawn"] = ready
+    report.timings["all ready"] = time.monotonic() - t
+    report.memory["server MB (idle)"] = [max(rss_mb(s, "jupyterhub-singleuser"), default=0.0) for s in students]
+    report.memory["hub and proxy MB"] = sum(rss_mb("root", "jupyterhub") + rss_mb("root", "configurable-http-proxy"))
+
+    # every student works on attention, a few at a time (the cores are shared); three do all five
+    gate = asyncio.Semaphore(8)
+
+    async def student_work(i: int, user: str):
+        async with gate:
+            lab = Lab(settings, user, token)
+            todo = [("attention", report.kinds[user])] + list(ALL_FIVE.get(i, {}).items())
+            for assignment, kind in todo:
+                report.work[(user, assignment)] = kind
+                started = time.monotonic()
+                twice = i == 3 and assignment == "attention"  # one student submits a blank version first
+                run = await lab.do(assignment, answer(assignment, kind), f"answer of {user}", submit_blank_first=twice)
+                report.runs[(user, assignment)] = {**run, "seconds": time.monotonic() - started}
+    t = time.monotonic()
+    await asyncio.gather(*(student_work(i, s) for i, s in enumerate(students)))
+    report.timings["students' work"] = time.monotonic() - t
+    report.memory["server MB (after work)"] = [max(rss_mb(s, "jupyterhub-singleuser"), default=0.0) for s in students]
+
+    # the instructor collects, autogrades, writes and releases the feedback
+    for assignment in ASSIGNMENTS:
+        done = nbgrader(settings, "collect", assignment)
+        assert done.returncode == 0, done.stderr[-3000:]
+        t = time.monotonic()
+        done = nbgrader(settings, "autograde", assignment, "--force",
+                        f"--ExecutePreprocessor.timeout={AUTOGRADE_TIMEOUT.get(assignment, 60)}", timeout=1800)
+        assert done.returncode == 0, done.stderr[-3000:]
+        submissions = sum(1 for (_, a) in report.work if a == assignment)
+        report.timings[f"autograde {assignment}"] = (time.monotonic() - t, submissions)
+        for step in ("generate_feedback", "release_feedback"):
+            done = nbgrader(settings, step, assignment)
+            assert done.returncode == 0, done.stderr[-3000:]
+
+    async def fetch_feedback(user: str):
+        async with gate:
+            lab = Lab(settings, user, token)
+            for (who, assignment) in report.work:
+                if who == user:
+                    await lab.nbgrader("fetch_feedback", assignment)
+    await asyncio.gather(*(fetch_feedback(s) for s in students))
+
+
+@pytest.fixture(scope="module")
+def report():
+    """Sets the class up, runs it, and removes everything it made, whatever happens."""
+    started = time.monotonic()
+    remove_leftovers()  # an earlier run that was killed before its clean-up
+    run = "".join(secrets.choice(string.ascii_lowercase) for _ in range(4))
+    prefix = f"{TEST_PREFIX}{run}"
+    students = [f"{prefix}s{i:02d}" for i in range(1, 31)]
+    base = Path(tempfile.mkdtemp(prefix="prm-hub-test-"))
+    os.chmod(base, 0o755)  # students walk through it to their homes and the exchange
+    settings = classroom.Settings(prefix=PROFILE, state=str(base / "state"), exchange=str(base / "exchange"),
+                                  homes=str(base / "home"), group=prefix, instructor=f"{prefix}i", port=free_port(),
+                                  hub_port=free_port(), proxy_api_port=free_port())
+    roster = base / "roster.csv"
+    roster.write_text("username,name\n" + "".join(f"{s},Student {i + 1}\n" for i, s in enumerate(students)))
+    report = Report(settings, students, kinds=dict(zip(students, KINDS)))
+    try:
+        t = time.monotonic()
+        passwords = classroom.setup(settings, roster)
+        report.timings["setup"] = time.monotonic() - t
+        report.messages["setup passwords"] = len(passwords)
+        report.messages["homes"] = {s: oct(os.stat(pwd.getpwnam(s).pw_dir).st_mode & 0o777) for s in [*students, settings.instructor]}
+        for assignment in ASSIGNMENTS:
+            for step in ("generate_assignment", "release_assignment"):
+                done = nbgrader(settings, step, assignment, *(["--force"] if step == "generate_assignment" else []))
+                assert done.returncode == 0, done.stderr[-3000:]
+        report.messages["release missing"] = nbgrader(settings, "release_assignment", "no_such_assignment")
+        report.messages["collect early"] = nbgrader(settings, "collect", "attention")
+        classroom.start(settings)
+        report.watch = Watch(settings.url)
+        report.watch.start()
+        report.logins = {"right password": log_in(settings, students[0], passwords[students[0]]),
+                         "wrong password": log_in(settings, students[0], passwords[students[0]] + "x"),
+                         "another's password": log_in(settings, students[1], passwords[students[0]])}
+        asyncio.run(run_class(report))
+        report.watch.done.set()
+        report.timings["whole run"] = time.monotonic() - started
+        write_report(report)
+        yield report
+    finally:
+        if report.watch:
+            report.watch.done.set()
+        try:
+            classroom.stop(settings)
+        finally:
+            remove_leftovers(set(students) | {settings.instructor})
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def write_report(report: Report) -> None:
+    spawn = list(report.timings["spawn"].values())
+    autograde = {a: report.timings[f"autograde {a}"] for a in ASSIGNMENTS}
+    kernels = [r["kernel_mb"] for r in report.runs.values() if r["kernel_mb"]]
+    summary = {
+        "students": len(report.students),
+        "setup s": round(report.timings["setup"], 1),
+        "spawn s p50": round(statistics.median(spawn), 1), "spawn s p95": round(percentile(spawn, 0.95), 1),
+        "all 30 ready s": round(report.timings["all ready"], 1),
+        "server MB idle (median)": round(statistics.median(report.memory["server MB (idle)"]), 1),
+        "server MB after work (median)": round(statistics.median(report.memory["server MB (after work)"]), 1),
+        "kernel MB (median, max)": [round(statistics.median(kernels), 1), round(max(kernels), 1)],
+        "hub and proxy MB": round(report.memory["hub and proxy MB"], 1),
+        "students' work s": round(report.timings["students' work"], 1),
+        "autograde s per submission": {a: round(t / n, 1) for a, (t, n) in autograde.items()},
+        "whole run s": round(report.timings["whole run"], 1),
+        "hub API asked, failed, slowest s": [report.watch.asked, len(report.watch.failures), round(report.watch.slowest, 2)],
+    }
+    out = ROOT / "build" / "hub"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(summary, indent=1))
+    print("\nclass run:", json.dumps(summary, indent=1))
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+def gradebook_scores(settings) -> dict[tuple[str, str], float]:
+    from nbgrader.api import Gradebook
+
+    db = Path(pwd.getpwnam(settings.instructor).pw_dir) / COURSE / "gradebook.db"
+    scores = {}
+    with Gradebook(f"sqlite:///{db}") as gradebook:
+        for assignment in ASSIGNMENTS:
+            for submission in gradebook.assignment_submissions(assignment):
+                scores[(submission.student_id, assignment)] = submission.score
+    return scores
+
+
+def test_accounts_are_closed_and_grouped(report):
+    assert set(report.messages["homes"].values()) == {"0o700"}, report.messages["homes"]
+    assert report.messages["setup passwords"] == 31
+    groups = report.messages["groups"]
+    assert groups["formgrade-prm-edu"] == [report.settings.instructor]
+    assert groups["nbgrader-prm-edu"] == sorted([report.settings.instructor, *report.students])
+
+
+def test_students_log_in_with_their_own_password_only(report):
+    assert report.logins == {"right password": 302, "wrong password": 403, "another's password": 403}
+
+
+def test_all_30_servers_start_at_once(report):
+    assert len(report.timings["spawn"]) == 30
+
+
+def test_every_submission_is_collected_and_none_swapped(report):
+    course = Path(pwd.getpwnam(report.settings.instructor).pw_dir) / COURSE
+    for (student, assignment) in report.work:
+        text = (course / "submitted" / student / assignment / f"{assignment}.ipynb").read_text()
+        markers = set(re.findall(rf"# answer of ({TEST_PREFIX}[a-z]{{4}}s\d\d)", text))
+        assert markers == {student}, (student, assignment, markers)
+    collected = {(p.parts[-3], p.parts[-2]) for p in (course / "submitted").glob("*/*/*.ipynb")}
+    assert collected == set(report.work)
+    assert sum(1 for (_, a) in report.work if a == "attention") == 30
+
+
+def test_each_score_is_the_one_its_answer_earns(report):
+    scores = gradebook_scores(report.settings)
+    expected = {(s, a): expected_points(a, kind) for (s, a), kind in report.work.items()}
+    assert {k: scores.get(k) for k in expected} == expected
+
+
+def test_the_latest_of_two_submissions_is_graded(report):
+    student = report.students[3]
+    inbound = Path(report.settings.exchange) / COURSE / "inbound"
+    assert len(list(inbound.glob(f"{student}+attention+*"))) == 2  # nothing lost: both are kept
+    assert gradebook_scores(report.settings)[(student, "attention")] == ATTENTION_POINTS[report.kinds[student]] > 0
+
+
+def test_hanging_answers_were_stopped_and_the_run_went_on(report):
+    hanging = [s for s, k in report.kinds.items() if k == "hangs"]
+    assert hanging and all(report.runs[(s, "attention")]["interrupted"] >= 1 for s in hanging)
+    assert all(gradebook_scores(report.settings)[(s, "attention")] == 0 for s in hanging)
+
+
+def test_feedback_reaches_every_student_and_says_why(report):
+    for (student, assignment), kind in report.work.items():
+        pages = list((Path(pwd.getpwnam(student).pw_dir) / COURSE / assignment / "feedback").glob(f"*/{assignment}.html"))
+        assert len(pages) == 1, (student, assignment)
+        text = pages[0].read_text()
+        if kind == "library":
+            assert "calls prm-edu&#39;s own" in text or "calls prm-edu's own" in text, (student, assignment)
+        if kind == "no_scale":
+            assert "sqrt(d)" in text
+
+
+def test_students_cannot_read_what_is_not_theirs(report):
+    settings, students = report.settings, report.students
+    instructor_home = Path(pwd.getpwnam(settings.instructor).pw_dir)
+    inbound = Path(settings.exchange) / COURSE / "inbound"
+    others = sorted(inbound.glob(f"{students[1]}+attention+*"))
+    paths = {
+        "inbound listing": str(inbound),
+        "another home": str(Path(pwd.getpwnam(students[1]).pw_dir) / COURSE / "attention" / "attention.ipynb"),
+        "another submission": str(others[0] / "attention.ipynb"),
+        "instructor's source": str(instructor_home / COURSE / "source" / "attention" / "attention.ipynb"),
+        "gradebook": str(instructor_home / COURSE / "gradebook.db"),
+    }
+    code = ("import json, os, sys\npaths = json.loads(sys.argv[1])\nresult = {}\nfor what, path in paths.items():\n"
+            "    try:\n        os.listdir(path) if what == 'inbound listing' else open(path).read(1)\n        result[what] = 'read'\n"
+            "    except PermissionError:\n        result[what] = 'denied'\nprint(json.dumps(result))")
+    done = as_user(students[0], [str(settings.env / "bin" / "python"), "-c", code, json.dumps(paths)], "/", settings, timeout=60)
+    assert json.loads(done.stdout) == dict.fromkeys(paths, "denied"), done.stdout + done.stderr
+    # while the student's own submission and the instructor can read it
+    assert Path(paths["another submission"]).exists()
+
+
+def test_released_notebooks_hold_no_solution_and_no_hidden_test(report):
+    outbound = Path(report.settings.exchange) / COURSE / "outbound"
+    released = list(outbound.glob("*/*.ipynb"))
+    assert len(released) == len(ASSIGNMENTS)
+    for path in released:
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "raise NotImplementedError()" in text
+    hidden = "seed=7"  # a call only the hidden test of attention makes
+    assert hidden not in (outbound / "attention" / "attention.ipynb").read_text()
+
+
+def test_bad_instructor_commands_say_what_is_wrong(report):
+    missing, early = report.messages["release missing"], report.messages["collect early"]
+    assert missing.returncode != 0 and "no_such_assignment" in missing.stdout + missing.stderr
+    assert "No submissions" in early.stdout + early.stderr
+
+
+def test_the_hub_answered_all_along(report):
+    assert report.watch.asked > 100 and report.watch.failures == [], report.watch.failures[:5]
