@@ -57,7 +57,7 @@ MAX_POINTS = {"attention": 10, "ranking_metrics": 9, "fm_interaction": 6, "input
 TEST_PREFIX = "zzprm"  # accounts zzprm<4 letters>s01..s30 and zzprm<4 letters>i: no real account is named so
 LEFTOVER = re.compile(rf"^{TEST_PREFIX}[a-z]{{4}}(s\d\d|i)?$")
 PROFILE = os.environ.get("PRM_HUB_TEST_PREFIX", "/opt/prm-edu-hub-test")  # the test's own shared environment
-CELL_TIMEOUT = 20  # seconds a student waits on a cell before pressing stop
+CELL_TIMEOUT = 10  # seconds a student waits on a cell before pressing stop
 AUTOGRADE_TIMEOUT = {"attention": 15, "listwise_loss": 300}  # per cell; the course's setting is 120 s
 
 # --- the students' answers -------------------------------------------------------------------
