@@ -58,7 +58,7 @@ test-book: $(STAMP) $(MOVIELENS)  ## build the website and open it offline in he
 ROSTER ?= hub/roster.csv
 INSTRUCTOR ?= instructor
 
-hub: $(MOVIELENS)  ## set up the class from ROSTER (accounts, shared environment under /opt) and start its JupyterHub on 127.0.0.1:8000
+hub:  ## set up the class from ROSTER (accounts, shared environment under /opt) and start its JupyterHub on 127.0.0.1:8000
 	/usr/bin/python3.11 hub/classroom.py setup --roster $(ROSTER) --instructor $(INSTRUCTOR)
 	/usr/bin/python3.11 hub/classroom.py start
 

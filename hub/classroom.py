@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 HUB = REPO / "hub"
 COURSE_ID = "prm-edu"
 CHP = "configurable-http-proxy@5.3.0"  # from npm: JupyterHub's proxy
+MOVIELENS = "recbole-1.2.1-py3-none-any.whl"  # holds MovieLens-100K, which may not be redistributed
 # Debian's default NAME_REGEX, capped at 32 characters (useradd's limit)
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -237,10 +238,13 @@ def install_course(settings: Settings) -> None:
     if course.exists():
         shutil.rmtree(course)
     shutil.copytree(REPO / "notebooks", course / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    movielens = REPO / "data" / "recbole-1.2.1-py3-none-any.whl"
-    if movielens.exists():
-        (course / "data").mkdir()
-        shutil.copy2(movielens, course / "data" / movielens.name)
+    data = Path(settings.prefix) / "data"  # MovieLens-100K for notebook 08, inside RecBole's wheel (never installed)
+    if not (data / MOVIELENS).exists():
+        if (REPO / "data" / MOVIELENS).exists():
+            data.mkdir(exist_ok=True)
+            shutil.copy2(REPO / "data" / MOVIELENS, data / MOVIELENS)
+        else:
+            _run([str(settings.env / "bin" / "python"), "-m", "pip", "download", "--quiet", "--no-deps", "recbole==1.2.1", "-d", str(data)])
     shutil.copy2(HUB / "jupyterhub_config.py", Path(settings.prefix) / "jupyterhub_config.py")
     _chmod_readable(Path(settings.prefix))
     # nbgrader's settings for everyone who runs the shared environment: the course and its exchange

@@ -58,7 +58,7 @@ c.Spawner.environment = {
     "OMP_NUM_THREADS": "1",  # many students, few cores: torch with one thread each
     "PRM_EDU_WORKERS": "1",
 }
-MOVIELENS = PREFIX / "course" / "data" / "recbole-1.2.1-py3-none-any.whl"
+MOVIELENS = PREFIX / "data" / "recbole-1.2.1-py3-none-any.whl"  # notebook 08 reads it
 if MOVIELENS.exists():
     c.Spawner.environment["PRM_EDU_MOVIELENS"] = str(MOVIELENS)
 

@@ -345,6 +345,13 @@ async def spawn_all(settings, hub_api, students: list[str]) -> dict[str, float]:
     return ready
 
 
+def notebooks_of(user: str) -> tuple[int, bool]:
+    """How many course notebooks the hub copied into the student's home, and whether all are theirs."""
+    home = Path(pwd.getpwnam(user).pw_dir) / "notebooks"
+    found = list(home.glob("*.ipynb"))
+    return len(found), all(p.stat().st_uid == pwd.getpwnam(user).pw_uid for p in found)
+
+
 def percentile(values, q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -368,6 +375,8 @@ async def run_class(report: Report) -> None:
     report.timings["spawn"] = ready
     report.timings["all ready"] = time.monotonic() - t
     report.memory["server MB (idle)"] = [max(rss_mb(s, "jupyterhub-singleuser"), default=0.0) for s in students]
+    report.messages["notebooks"] = {s: notebooks_of(s) for s in students}
+    report.messages["culler"] = rss_mb("root", "jupyterhub_idle_culler")
     report.memory["hub and proxy MB"] = sum(rss_mb("root", "jupyterhub") + rss_mb("root", "configurable-http-proxy"))
 
     # every student works on attention, a few at a time (the cores are shared); three do all five
@@ -513,6 +522,12 @@ def test_students_log_in_with_their_own_password_only(report):
 
 def test_all_30_servers_start_at_once(report):
     assert len(report.timings["spawn"]) == 30
+
+
+def test_each_new_home_gets_the_notebooks_and_the_culler_runs(report):
+    course = len(list((ROOT / "notebooks").glob("*.ipynb")))
+    assert course > 0 and set(report.messages["notebooks"].values()) == {(course, True)}
+    assert len(report.messages["culler"]) == 1  # the idle culler, started by the hub as a service
 
 
 def test_every_submission_is_collected_and_none_swapped(report):
