@@ -454,8 +454,17 @@ def report():
         report.logins = {"right password": log_in(settings, students[0], passwords[students[0]]),
                          "wrong password": log_in(settings, students[0], passwords[students[0]] + "x"),
                          "another's password": log_in(settings, students[1], passwords[students[0]])}
+        # an account outside the course, running the shared environment's Python: make hub-stop must leave it alone
+        subprocess.run(["useradd", "--no-create-home", prefix], check=True, capture_output=True)
+        outsider = subprocess.Popen([str(settings.env / "bin" / "python"), "-c", "import time; time.sleep(900)"],
+                                    user=prefix, start_new_session=True)
         asyncio.run(run_class(report))
         report.watch.done.set()
+        classroom.stop(settings)  # make hub-stop
+        report.messages["after stop"] = {"hub": classroom.hub_pid(settings), "course processes": classroom.course_processes(settings),
+                                         "outsider alive": outsider.poll() is None}
+        outsider.kill()
+        outsider.wait()
         report.timings["whole run"] = time.monotonic() - started
         write_report(report)
         yield report
@@ -465,7 +474,7 @@ def report():
         try:
             classroom.stop(settings)
         finally:
-            remove_leftovers(set(students) | {settings.instructor})
+            remove_leftovers(set(students) | {settings.instructor, prefix})
             shutil.rmtree(base, ignore_errors=True)
 
 
@@ -607,6 +616,10 @@ def test_bad_instructor_commands_say_what_is_wrong(report):
     missing, early = report.messages["release missing"], report.messages["collect early"]
     assert missing.returncode != 0 and "no_such_assignment" in missing.stdout + missing.stderr
     assert "No submissions" in early.stdout + early.stderr
+
+
+def test_hub_stop_stops_the_class_and_nothing_else(report):
+    assert report.messages["after stop"] == {"hub": None, "course processes": [], "outsider alive": True}
 
 
 def test_the_hub_answered_all_along(report):
