@@ -55,7 +55,7 @@ SOLUTION_CELL = {"attention": "attention", "ranking_metrics": "metrics", "fm_int
                  "input_layer": "input_layer", "listwise_loss": "loss"}
 MAX_POINTS = {"attention": 10, "ranking_metrics": 9, "fm_interaction": 6, "input_layer": 6, "listwise_loss": 8}
 TEST_PREFIX = "zzprm"  # accounts zzprm<4 letters>s01..s30 and zzprm<4 letters>i: no real account is named so
-LEFTOVER = re.compile(rf"^{TEST_PREFIX}[a-z]{{4}}(s\d\d|i)?$")
+LEFTOVER = re.compile(rf"^{TEST_PREFIX}[a-z]{{4}}(s\d\d|i|x)?$")  # x: an account outside the class
 PROFILE = os.environ.get("PRM_HUB_TEST_PREFIX", "/opt/prm-edu-hub-test")  # the test's own shared environment
 CELL_TIMEOUT = 10  # seconds a student waits on a cell before pressing stop
 AUTOGRADE_TIMEOUT = {"attention": 15, "listwise_loss": 300}  # per cell; the course's setting is 120 s
@@ -455,9 +455,10 @@ def report():
                          "wrong password": log_in(settings, students[0], passwords[students[0]] + "x"),
                          "another's password": log_in(settings, students[1], passwords[students[0]])}
         # an account outside the course, running the shared environment's Python: make hub-stop must leave it alone
-        subprocess.run(["useradd", "--no-create-home", prefix], check=True, capture_output=True)
+        outside = f"{prefix}x"
+        subprocess.run(["useradd", "--no-create-home", outside], check=True, capture_output=True)
         outsider = subprocess.Popen([str(settings.env / "bin" / "python"), "-c", "import time; time.sleep(900)"],
-                                    user=prefix, start_new_session=True)
+                                    user=outside, start_new_session=True)
         asyncio.run(run_class(report))
         report.watch.done.set()
         classroom.stop(settings)  # make hub-stop
@@ -474,7 +475,7 @@ def report():
         try:
             classroom.stop(settings)
         finally:
-            remove_leftovers(set(students) | {settings.instructor, prefix})
+            remove_leftovers(set(students) | {settings.instructor, f"{prefix}x"})
             shutil.rmtree(base, ignore_errors=True)
 
 
