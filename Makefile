@@ -57,13 +57,15 @@ test-book: $(STAMP) $(MOVIELENS)  ## build the website and open it offline in he
 # A class on one server (as root): JupyterHub, one Unix account per student, nbgrader's exchange (hub/README.md)
 ROSTER ?= hub/roster.csv
 INSTRUCTOR ?= instructor
+# the system's Python builds the shared environment: students cannot run one that lives under root's home
+HUB_PYTHON ?= /usr/bin/python3
 
 hub:  ## set up the class from ROSTER (accounts, shared environment under /opt) and start its JupyterHub on 127.0.0.1:8000
-	/usr/bin/python3.11 hub/classroom.py setup --roster $(ROSTER) --instructor $(INSTRUCTOR)
-	/usr/bin/python3.11 hub/classroom.py start
+	$(HUB_PYTHON) hub/classroom.py setup --roster $(ROSTER) --instructor $(INSTRUCTOR) --python $(HUB_PYTHON)
+	$(HUB_PYTHON) hub/classroom.py start
 
 hub-stop:  ## stop the class's JupyterHub and every server it started (other accounts are never touched)
-	/usr/bin/python3.11 hub/classroom.py stop
+	$(HUB_PYTHON) hub/classroom.py stop
 
 test-hub: $(STAMP)  ## a class of 30 students end to end on JupyterHub with nbgrader's exchange, as root (CI runs it; make test does not)
 	$(BIN)/python -m pytest -m hub tests/hub $(ARGS)

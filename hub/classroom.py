@@ -60,7 +60,7 @@ class Settings:
     mem_limit: str = "2G"  # per student server; enforced by SystemdSpawner (servers with systemd) only
     cull_idle_seconds: int = 3600  # the idle culler stops a server after this long without activity
     authenticator: str = "pam"  # the Unix passwords that setup hands out; "dummy" only inside tests
-    python: str = "/usr/bin/python3.11"  # builds the shared environment (must not live under a home folder)
+    python: str = "/usr/bin/python3"  # the system's (Debian 12: 3.11); one under a home folder cannot be run by students
     torch: str = os.environ.get("TORCH", "torch==2.13.0")
 
     @property
@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state", default=Settings.state, help="the class's state folder (default %(default)s)")
     parser.add_argument("--roster", help="setup: the roster CSV, header 'username,name'")
     defaults = Settings()
-    for name in ("instructor", "prefix", "exchange", "homes", "group", "ip", "port", "mem_limit", "cull_idle_seconds"):
+    for name in ("instructor", "prefix", "exchange", "homes", "group", "ip", "port", "mem_limit", "cull_idle_seconds", "python"):
         value = getattr(defaults, name)
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"setup (default {value})")
     args = parser.parse_args(argv)

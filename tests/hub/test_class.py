@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "hub"))
 import classroom  # noqa: E402
 
 if os.geteuid() != 0 or not shutil.which("npm") or not Path(classroom.Settings.python).exists():
-    pytest.skip("the class test runs as root, with npm and /usr/bin/python3.11 (make test-hub)", allow_module_level=True)
+    pytest.skip(f"the class test runs as root, with npm and {classroom.Settings.python} (make test-hub)", allow_module_level=True)
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest  # noqa: E402
 from tornado.websocket import websocket_connect  # noqa: E402
