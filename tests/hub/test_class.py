@@ -419,6 +419,11 @@ async def run_class(report: Report) -> None:
                     await lab.nbgrader("fetch_feedback", assignment)
     await asyncio.gather(*(fetch_feedback(s) for s in students))
 
+    # the instructor's lab: its formgrader finds the course, with the five assignments and their submissions
+    await spawn_all(settings, hub_api, [settings.instructor])
+    listed = await Lab(settings, settings.instructor, token).call("GET", "/formgrader/api/assignments")
+    report.messages["formgrader"] = {a["name"]: a["num_submissions"] for a in listed}
+
 
 @pytest.fixture(scope="module")
 def report():
@@ -451,6 +456,7 @@ def report():
         classroom.start(settings)
         report.watch = Watch(settings.url)
         report.watch.start()
+        report.messages["status before"] = classroom.status(settings)
         report.logins = {"right password": log_in(settings, students[0], passwords[students[0]]),
                          "wrong password": log_in(settings, students[0], passwords[students[0]] + "x"),
                          "another's password": log_in(settings, students[1], passwords[students[0]])}
@@ -461,6 +467,7 @@ def report():
                                     user=outside, start_new_session=True)
         asyncio.run(run_class(report))
         report.watch.done.set()
+        report.messages["status after"] = classroom.status(settings)
         classroom.stop(settings)  # make hub-stop
         report.messages["after stop"] = {"hub": classroom.hub_pid(settings), "course processes": classroom.course_processes(settings),
                                          "outsider alive": outsider.poll() is None}
@@ -619,8 +626,18 @@ def test_bad_instructor_commands_say_what_is_wrong(report):
     assert "No submissions" in early.stdout + early.stderr
 
 
+def test_status_says_what_runs(report):
+    assert report.messages["status before"].endswith("0 servers: none")
+    assert "31 servers" in report.messages["status after"]  # 30 students and the instructor
+
+
 def test_hub_stop_stops_the_class_and_nothing_else(report):
     assert report.messages["after stop"] == {"hub": None, "course processes": [], "outsider alive": True}
+
+
+def test_formgrader_in_the_instructors_lab_sees_the_course(report):
+    submissions = {a: sum(1 for (_, b) in report.work if b == a) for a in ASSIGNMENTS}
+    assert report.messages["formgrader"] == submissions
 
 
 def test_the_hub_answered_all_along(report):
