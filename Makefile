@@ -56,12 +56,12 @@ test-book: $(STAMP) $(MOVIELENS)  ## build the website and open it offline in he
 
 # A class on one server (as root): JupyterHub, one Unix account per student, nbgrader's exchange (hub/README.md)
 ROSTER ?= hub/roster.csv
-INSTRUCTOR ?= instructor
+# INSTRUCTOR=name at the first setup (default: instructor); later runs keep the class's
 # the system's Python builds the shared environment: students cannot run one that lives under root's home
 HUB_PYTHON ?= /usr/bin/python3
 
 hub:  ## set up the class from ROSTER (accounts, shared environment under /opt) and start its JupyterHub on 127.0.0.1:8000
-	$(HUB_PYTHON) hub/classroom.py setup --roster $(ROSTER) --instructor $(INSTRUCTOR) --python $(HUB_PYTHON)
+	$(HUB_PYTHON) hub/classroom.py setup --roster $(ROSTER) --python $(HUB_PYTHON) $(if $(INSTRUCTOR),--instructor $(INSTRUCTOR))
 	$(HUB_PYTHON) hub/classroom.py start
 
 hub-stop:  ## stop the class's JupyterHub and every server it started (other accounts are never touched)

@@ -38,6 +38,7 @@ HUB = REPO / "hub"
 COURSE_ID = "prm-edu"
 CHP = "configurable-http-proxy@5.3.0"  # from npm: JupyterHub's proxy
 MOVIELENS = "recbole-1.2.1-py3-none-any.whl"  # holds MovieLens-100K, which may not be redistributed
+NODE_MAJOR = 20  # the proxy's oldest Node
 # Debian's default NAME_REGEX, capped at 32 characters (useradd's limit)
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -60,8 +61,9 @@ class Settings:
     mem_limit: str = "2G"  # per student server; enforced by SystemdSpawner (servers with systemd) only
     cull_idle_seconds: int = 3600  # the idle culler stops a server after this long without activity
     authenticator: str = "pam"  # the Unix passwords that setup hands out; "dummy" only inside tests
+    spawner: str = "auto"  # auto: SystemdSpawner where systemd runs (it enforces mem_limit), else local
     python: str = "/usr/bin/python3"  # the system's (Debian 12: 3.11); one under a home folder cannot be run by students
-    torch: str = os.environ.get("TORCH", "torch==2.13.0")
+    torch: str = os.environ.get("TORCH", "torch==2.13.0")  # pip arguments, e.g. "torch --index-url URL" for a CPU build
 
     @property
     def env(self) -> Path:
@@ -158,9 +160,12 @@ def check_class(students: list[Student], instructor: str, group: str, roster: st
         if s.username == instructor:
             raise ValueError(f"{roster}, line {s.line}: '{s.username}' is the instructor's account, not a student's")
     for username, where in [(instructor, "--instructor")] + [(s.username, f"{roster}, line {s.line}") for s in students]:
-        if is_course_account(username, group) is False:
+        known = is_course_account(username, group)
+        if known is False:
             raise ValueError(f"{where}: the account '{username}' already exists on this server and is not one of the "
                              f"course's (group '{group}'): choose another username")
+        if known is None and _group_exists(username):  # useradd would stop halfway through the roster
+            raise ValueError(f"{where}: a group named '{username}' already exists on this server: choose another username")
 
 
 # ---------------------------------------------------------------- setup
@@ -170,8 +175,15 @@ def setup(settings: Settings, roster: str | Path, log=print) -> dict[str, str]:
     """Idempotent. Returns the passwords of the accounts made this time (also appended to <state>/passwords.csv)."""
     students = read_roster(roster)
     check_class(students, settings.instructor, settings.group, roster)  # nothing has changed yet
+    saved = settings.path("class.json")
+    if saved.exists() and json.loads(saved.read_text())["instructor"] != settings.instructor:
+        raise ValueError(f"--instructor: this class's instructor is '{json.loads(saved.read_text())['instructor']}' "
+                         f"({saved}), not '{settings.instructor}'")
+    if settings.spawner not in ("auto", "local", "systemd"):
+        raise ValueError(f"--spawner: expected auto, local or systemd, got {settings.spawner!r}")
     if os.geteuid() != 0:
         raise PermissionError("setup makes Unix accounts: run it as root")
+    check_node()
     settings.students = [s.username for s in students]
     build_environment(settings, log)
     _run(["groupadd", "--force", settings.group])
@@ -217,10 +229,12 @@ def build_environment(settings: Settings, log=print) -> None:
         return
     log(f"building the shared environment in {env} (a few minutes the first time)")
     prefix.mkdir(parents=True, exist_ok=True)
+    if (env / "pyvenv.cfg").exists() and _venv_python(env) != Path(settings.python).resolve():
+        shutil.rmtree(env)  # made from another Python: start again
     if not (env / "bin" / "python").exists():
         _run([settings.python, "-m", "venv", str(env)])
     pip = [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    _run(pip + [settings.torch])  # first, so that the package's plain torch requirement is already met
+    _run(pip + settings.torch.split())  # first, so that the package's plain torch requirement is already met
     _run(pip + ["-r", str(HUB / "requirements.txt"), str(REPO)])
     _run(pip + ["--no-deps", "--force-reinstall", str(REPO)])  # the package's current code, even at the same version
     purelib = subprocess.run([str(env / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -258,11 +272,21 @@ def install_course(settings: Settings) -> None:
         "c.Exchange.path_includes_course = True  # students fetch into ~/prm-edu/<assignment>/\n"
         "c.ExchangeFactory.submit = 'prm_edu_closed_exchange.ClosedSubmit'  # a submission: its author and the instructor only\n")
     os.chmod(etc / "nbgrader_config.py", 0o644)
+    # the lab's terminal: a plain bash, not a login shell, so that PATH keeps the shared environment
+    # (Debian's /etc/profile resets it) and `nbgrader` runs there
+    (etc / "jupyter_server_config.d").mkdir(exist_ok=True)
+    (etc / "jupyter_server_config.d" / "prm-edu-hub.json").write_text(
+        json.dumps({"ServerApp": {"terminado_settings": {"shell_command": ["/bin/bash"]}}}, indent=1))
+    os.chmod(etc / "jupyter_server_config.d" / "prm-edu-hub.json", 0o644)
+    account = pwd.getpwnam(settings.instructor)
     exchange = Path(settings.exchange)
     exchange.mkdir(parents=True, exist_ok=True)
-    os.chmod(exchange, 0o777)  # as nbgrader documents: everyone writes; the course folder inside is the instructor's
+    # everyone writes, as nbgrader documents; sticky, so that no student can replace the course's folder,
+    # which is the instructor's from the start (nbgrader refuses to release into a folder it does not own)
+    os.chmod(exchange, 0o1777)
+    (exchange / COURSE_ID).mkdir(exist_ok=True)
+    os.chown(exchange / COURSE_ID, account.pw_uid, account.pw_gid)
     # the instructor's course folder: sources, solutions and hidden tests, in a closed home
-    account = pwd.getpwnam(settings.instructor)
     root = Path(account.pw_dir) / COURSE_ID
     if not root.exists():
         shutil.copytree(REPO / "assignments", root, ignore=shutil.ignore_patterns(
@@ -326,10 +350,10 @@ def status(settings: Settings) -> str:
 def hub_pid(settings: Settings) -> int | None:
     try:
         pid = int(settings.path("hub.pid").read_text())
-        os.kill(pid, 0)
-        return pid
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except (OSError, ValueError):
         return None
+    return pid if str(settings.env / "bin" / "jupyterhub") in command else None  # not a stale pid after a reboot
 
 
 def course_processes(settings: Settings) -> list[int]:
@@ -363,6 +387,33 @@ def api(settings: Settings, method: str, path: str, body=None, timeout: float = 
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def check_node() -> None:
+    """The proxy comes from npm and needs Node 20 or later (Debian 12 and Ubuntu 24.04 ship 18)."""
+    try:
+        version = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise ValueError("node: not found: install Node.js 20 or later (and npm); the hub's proxy runs on it") from None
+    if int(version.lstrip("v").split(".")[0]) < NODE_MAJOR:
+        raise ValueError(f"node: {version} is too old for the hub's proxy: install Node.js {NODE_MAJOR} or later (hub/README.md)")
+
+
+def _group_exists(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _venv_python(env: Path) -> Path | None:
+    """The Python a virtual environment was made from (pyvenv.cfg's `executable`, Python >= 3.11 writes it)."""
+    for line in (env / "pyvenv.cfg").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "executable":
+            return Path(value.strip()).resolve()
+    return None
 
 
 def _run(cmd: list[str], input: str | None = None) -> None:
@@ -434,7 +485,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state", default=Settings.state, help="the class's state folder (default %(default)s)")
     parser.add_argument("--roster", help="setup: the roster CSV, header 'username,name'")
     defaults = Settings()
-    for name in ("instructor", "prefix", "exchange", "homes", "group", "ip", "port", "mem_limit", "cull_idle_seconds", "python"):
+    for name in ("instructor", "prefix", "exchange", "homes", "group", "ip", "port", "mem_limit", "cull_idle_seconds", "python",
+                 "spawner", "torch"):
         value = getattr(defaults, name)
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"setup (default {value})")
     args = parser.parse_args(argv)
@@ -449,6 +501,9 @@ def main(argv: list[str] | None = None) -> None:
             setup(saved, args.roster)
             return
         settings = Settings.load(args.state)
+    except ValueError as err:
+        sys.exit(f"error: {err}")
+    try:
         if args.command == "start":
             print(f"the hub runs (pid {start(settings)}) at {settings.url}")
         elif args.command == "stop":
@@ -456,8 +511,8 @@ def main(argv: list[str] | None = None) -> None:
             print("the hub and every course server are stopped")
         else:
             print(status(settings))
-    except ValueError as err:
-        sys.exit(f"error: {err}")
+    except (RuntimeError, OSError, urllib.error.URLError) as err:
+        sys.exit(f"error: {err} (the hub's log: {settings.path('jupyterhub.log')})")
 
 
 if __name__ == "__main__":

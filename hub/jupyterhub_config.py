@@ -34,6 +34,7 @@ c.JupyterHub.cleanup_servers = True  # stopping the hub stops every student's se
 c.JupyterHub.authenticator_class = CLASS["authenticator"]
 c.PAMAuthenticator.open_sessions = False  # no login session per server (containers have none to open)
 c.Authenticator.allowed_users = set(CLASS["students"]) | {CLASS["instructor"]}
+c.Authenticator.allow_existing_users = False  # a student taken off the roster can no longer log in
 c.Authenticator.admin_users = {CLASS["instructor"]}  # the admin page: stop a stuck server, see who is on
 # nbgrader's JupyterHub groups: graders of the course, and its members
 c.JupyterHub.load_groups = {
@@ -42,7 +43,8 @@ c.JupyterHub.load_groups = {
 }
 
 # --- each student's server: their own account, the shared environment, one core's worth of threads
-if Path("/run/systemd/system").exists() and os.environ.get("PRM_HUB_SPAWNER") != "local":
+SYSTEMD = Path("/run/systemd/system").exists()
+if CLASS.get("spawner", "auto") == "systemd" or (CLASS.get("spawner", "auto") == "auto" and SYSTEMD):
     c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"  # enforces mem_limit with cgroups
     c.SystemdSpawner.unit_name_template = "jupyter-{USERNAME}"
 else:

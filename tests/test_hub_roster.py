@@ -58,6 +58,24 @@ def test_an_account_outside_the_course_is_refused(tmp_path):
         classroom.check_class(students[:2], "ada", "prm-edu-test-group", "roster.csv")
 
 
+def test_a_username_taken_by_a_group_is_refused(tmp_path):
+    group = next(name for name in ("users", "staff", "adm")  # a group with no account of its name
+                 if classroom._group_exists(name) and classroom.is_course_account(name, "x") is None)
+    students = classroom.read_roster(roster(tmp_path, GOOD + f"{group},A group's name\n"))
+    with pytest.raises(ValueError, match=f"line 5: a group named '{group}' already exists"):
+        classroom.check_class(students, "teacher", "prm-edu-test-group", "roster.csv")
+
+
+def test_the_instructor_of_a_class_cannot_change_by_accident(tmp_path):
+    settings = classroom.Settings(prefix=str(tmp_path / "opt"), state=str(tmp_path / "state"), group="zzprmnogroup",
+                                  instructor="zzprmteacher")
+    settings.save()
+    settings.instructor = "zzprmsomeoneelse"
+    with pytest.raises(ValueError, match="this class's instructor is 'zzprmteacher'"):
+        classroom.setup(settings, roster(tmp_path, GOOD))
+    assert not (tmp_path / "opt").exists()
+
+
 @pytest.mark.parametrize("text", ["", GOOD + "root,Root\n", GOOD + "ada,twice\n"])
 def test_setup_with_a_bad_roster_changes_nothing(tmp_path, text):
     settings = classroom.Settings(prefix=str(tmp_path / "opt"), state=str(tmp_path / "state"), exchange=str(tmp_path / "exchange"),

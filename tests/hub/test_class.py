@@ -231,6 +231,30 @@ class Lab:
         response = await self.http.fetch(request)
         return json.loads(response.body) if response.body else None
 
+    async def terminal(self, command: str, expect: str, timeout: float = 60) -> str:
+        """Type `command` into a terminal of the lab; returns what it printed once `expect` shows."""
+        name = (await self.call("POST", "/api/terminals"))["name"]
+        url = f"{self.base.replace('http', 'ws', 1)}/terminals/websocket/{name}"
+        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}))
+        printed = ""
+        try:
+            ws.write_message(json.dumps(["stdin", command + "\r"]))
+            deadline = time.monotonic() + timeout
+            while expect not in printed and time.monotonic() < deadline:
+                try:
+                    raw = await asyncio.wait_for(ws.read_message(), timeout=max(0.1, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    break
+                if raw is None:
+                    break
+                kind, *data = json.loads(raw)
+                if kind == "stdout":
+                    printed += data[0]
+        finally:
+            ws.close()
+            await self.call("DELETE", f"/api/terminals/{name}")
+        return printed
+
     async def nbgrader(self, action: str, assignment: str):
         done = await self.call("POST", f"/assignments/{action}", {"course_id": COURSE, "assignment_id": assignment})
         assert done.get("success", False) is True, f"{self.user}: nbgrader {action} {assignment}: {done}"
@@ -423,6 +447,9 @@ async def run_class(report: Report) -> None:
     await spawn_all(settings, hub_api, [settings.instructor])
     listed = await Lab(settings, settings.instructor, token).call("GET", "/formgrader/api/assignments")
     report.messages["formgrader"] = {a["name"]: a["num_submissions"] for a in listed}
+    # ... and its terminal runs nbgrader (the guide's commands)
+    report.messages["terminal"] = await Lab(settings, settings.instructor, token).terminal(
+        "nbgrader --version; echo TERMINAL-$((40 + 2))", expect="TERMINAL-42")
 
 
 @pytest.fixture(scope="module")
@@ -638,6 +665,11 @@ def test_hub_stop_stops_the_class_and_nothing_else(report):
 def test_formgrader_in_the_instructors_lab_sees_the_course(report):
     submissions = {a: sum(1 for (_, b) in report.work if b == a) for a in ASSIGNMENTS}
     assert report.messages["formgrader"] == submissions
+
+
+def test_the_instructors_terminal_runs_nbgrader(report):
+    printed = report.messages["terminal"]
+    assert "TERMINAL-42" in printed and "0.9.6" in printed, printed[-500:]
 
 
 def test_the_hub_answered_all_along(report):
