@@ -164,7 +164,7 @@ def check_class(students: list[Student], instructor: str, group: str, roster: st
         if known is False:
             raise ValueError(f"{where}: the account '{username}' already exists on this server and is not one of the "
                              f"course's (group '{group}'): choose another username")
-        if known is None and _group_exists(username):  # useradd would stop halfway through the roster
+        if username == group or (known is None and _group_exists(username)):  # useradd would stop halfway through
             raise ValueError(f"{where}: a group named '{username}' already exists on this server: choose another username")
 
 

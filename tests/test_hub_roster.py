@@ -64,6 +64,8 @@ def test_a_username_taken_by_a_group_is_refused(tmp_path):
     students = classroom.read_roster(roster(tmp_path, GOOD + f"{group},A group's name\n"))
     with pytest.raises(ValueError, match=f"line 5: a group named '{group}' already exists"):
         classroom.check_class(students, "teacher", "prm-edu-test-group", "roster.csv")
+    with pytest.raises(ValueError, match="line 2: a group named 'ada' already exists"):  # the course's own group
+        classroom.check_class(students, "teacher", "ada", "roster.csv")
 
 
 def test_the_instructor_of_a_class_cannot_change_by_accident(tmp_path):
