@@ -272,12 +272,6 @@ def install_course(settings: Settings) -> None:
         "c.Exchange.path_includes_course = True  # students fetch into ~/prm-edu/<assignment>/\n"
         "c.ExchangeFactory.submit = 'prm_edu_closed_exchange.ClosedSubmit'  # a submission: its author and the instructor only\n")
     os.chmod(etc / "nbgrader_config.py", 0o644)
-    # the lab's terminal: a plain bash, not a login shell, so that PATH keeps the shared environment
-    # (Debian's /etc/profile resets it) and `nbgrader` runs there
-    (etc / "jupyter_server_config.d").mkdir(exist_ok=True)
-    (etc / "jupyter_server_config.d" / "prm-edu-hub.json").write_text(
-        json.dumps({"ServerApp": {"terminado_settings": {"shell_command": ["/bin/bash"]}}}, indent=1))
-    os.chmod(etc / "jupyter_server_config.d" / "prm-edu-hub.json", 0o644)
     account = pwd.getpwnam(settings.instructor)
     exchange = Path(settings.exchange)
     exchange.mkdir(parents=True, exist_ok=True)

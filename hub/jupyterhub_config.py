@@ -52,6 +52,9 @@ else:
 c.Spawner.mem_limit = CLASS["mem_limit"]
 c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
+# the lab's terminal: a plain bash, not a login shell, so that PATH keeps the shared environment
+# (Debian's /etc/profile resets it) and `nbgrader` runs there
+c.Spawner.args = ["--ServerApp.terminado_settings=shell_command=/bin/bash"]
 c.Spawner.notebook_dir = "~"
 c.Spawner.http_timeout = 300  # a whole class starting at once shares the cores: give each server time
 c.Spawner.start_timeout = 300
