@@ -175,10 +175,9 @@ def setup(settings: Settings, roster: str | Path, log=print) -> dict[str, str]:
     """Idempotent. Returns the passwords of the accounts made this time (also appended to <state>/passwords.csv)."""
     students = read_roster(roster)
     check_class(students, settings.instructor, settings.group, roster)  # nothing has changed yet
-    saved = settings.path("class.json")
-    if saved.exists() and json.loads(saved.read_text())["instructor"] != settings.instructor:
-        raise ValueError(f"--instructor: this class's instructor is '{json.loads(saved.read_text())['instructor']}' "
-                         f"({saved}), not '{settings.instructor}'")
+    if settings.path("class.json").exists() and (saved := Settings.load(settings.state).instructor) != settings.instructor:
+        raise ValueError(f"--instructor: this class's instructor is '{saved}' ({settings.path('class.json')}), "
+                         f"not '{settings.instructor}'")
     if settings.spawner not in ("auto", "local", "systemd"):
         raise ValueError(f"--spawner: expected auto, local or systemd, got {settings.spawner!r}")
     if os.geteuid() != 0:
@@ -285,7 +284,7 @@ def install_course(settings: Settings) -> None:
     if not root.exists():
         shutil.copytree(REPO / "assignments", root, ignore=shutil.ignore_patterns(
             "release", "submitted", "autograded", "feedback", "gradebook.db", ".ipynb_checkpoints"))
-        _chown_tree(root, account)
+        _run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(root)])
     home_config = Path(account.pw_dir) / "nbgrader_config.py"  # formgrader, in the instructor's lab, finds the course
     if not home_config.exists():
         home_config.write_text(f"c = get_config()  # noqa: F821\nc.CourseDirectory.root = {str(root)!r}\n")
@@ -461,12 +460,6 @@ def _write_private(path: Path, text: str) -> None:
 
 def _chmod_readable(root: Path) -> None:
     _run(["chmod", "-R", "a+rX", str(root)])
-
-
-def _chown_tree(root: Path, account: pwd.struct_passwd) -> None:
-    for folder, dirs, files in os.walk(root):
-        for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
-            os.chown(name, account.pw_uid, account.pw_gid)
 
 
 def _tail(path: Path, chars: int = 3000) -> str:

@@ -9,6 +9,7 @@ import json
 import os
 import pwd
 import shutil
+import subprocess
 from pathlib import Path
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
@@ -43,8 +44,8 @@ c.JupyterHub.load_groups = {
 }
 
 # --- each student's server: their own account, the shared environment, one core's worth of threads
-SYSTEMD = Path("/run/systemd/system").exists()
-if CLASS.get("spawner", "auto") == "systemd" or (CLASS.get("spawner", "auto") == "auto" and SYSTEMD):
+SPAWNER = CLASS.get("spawner", "auto")
+if SPAWNER == "systemd" or (SPAWNER == "auto" and Path("/run/systemd/system").exists()):
     c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"  # enforces mem_limit with cgroups
     c.SystemdSpawner.unit_name_template = "jupyter-{USERNAME}"
 else:
@@ -75,9 +76,7 @@ def copy_notebooks(spawner):
     if target.exists():
         return
     shutil.copytree(PREFIX / "course" / "notebooks", target)
-    for folder, dirs, files in os.walk(target):
-        for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
-            os.chown(name, account.pw_uid, account.pw_gid)
+    subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(target)], check=True)
 
 
 c.Spawner.pre_spawn_hook = copy_notebooks

@@ -99,15 +99,20 @@ def attention_inputs(seed: int, batch: int = 3, heads: int = 2, length: int = 6,
     return q, k, v, mask
 
 
+def _attention_result(student, q, k, v, mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """The student's (outputs, weights) as tensors, or a failed check saying what came back instead."""
+    result = _call(student, q, k, v, mask, exercise="attention")
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise AssertionError("return two things: the outputs and the attention weights, as (outputs, weights)")
+    return _as_tensor(result[0], "outputs"), _as_tensor(result[1], "weights")
+
+
 def check_attention(student, seed: int = 0, masked: bool = True, exact: bool = True) -> None:
     """`student(q, k, v, padding_mask)` must return (outputs, weights) equal to the library's;
     `exact=False` checks only the shapes and that each row of weights sums to 1."""
     q, k, v, mask = attention_inputs(seed, padded=masked)
     expected_out, expected_w = scaled_dot_product_attention(q, k, v, mask if masked else None)
-    result = _call(student, q, k, v, mask if masked else None, exercise="attention")
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise AssertionError("return two things: the outputs and the attention weights, as (outputs, weights)")
-    out, weights = _as_tensor(result[0], "outputs"), _as_tensor(result[1], "weights")
+    out, weights = _attention_result(student, q, k, v, mask if masked else None)
     _same_shape(weights, expected_w, "the weights")
     _same_shape(out, expected_out, "the outputs")
     if torch.isnan(weights).any() or torch.isnan(out).any():
@@ -224,8 +229,7 @@ def check_listwise_loss(student, seed: int = 0) -> None:
 def check_attention_scale(student, d: int = 64) -> None:
     """With d = 64 the weights must be softmax(QK^T / 8): the scale, on its own."""
     q, k, v, _ = attention_inputs(seed=2, d=d, padded=False)
-    result = _call(student, q, k, v, None, exercise="attention")
-    weights = _as_tensor(result[1] if isinstance(result, tuple) and len(result) == 2 else result, "weights")
+    _, weights = _attention_result(student, q, k, v, None)
     expected = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d), dim=-1).double()
     if weights.shape != expected.shape or not torch.allclose(weights, expected, atol=1e-5):
         raise AssertionError(f"with d = {d} the scores must be divided by sqrt({d}) = {math.sqrt(d):g} before the softmax")
@@ -235,10 +239,7 @@ def check_attention_all_padding(student) -> None:
     """A list that is all padding gets weights 0, not NaN."""
     q, k, v, mask = attention_inputs(seed=3)
     mask[0] = True
-    result = _call(student, q, k, v, mask, exercise="attention")
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise AssertionError("return two things: the outputs and the attention weights, as (outputs, weights)")
-    out, weights = _as_tensor(result[0], "outputs"), _as_tensor(result[1], "weights")
+    out, weights = _attention_result(student, q, k, v, mask)
     if torch.isnan(out).any() or torch.isnan(weights).any():
         raise AssertionError("an all-padding list gives NaN: replace those weights by 0")
     if not (weights[0] == 0).all():
