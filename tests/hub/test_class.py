@@ -32,6 +32,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import nbformat
@@ -46,7 +47,7 @@ import classroom  # noqa: E402
 if os.geteuid() != 0 or not shutil.which("npm") or not Path(classroom.Settings.python).exists():
     pytest.skip(f"the class test runs as root, with npm and {classroom.Settings.python} (make test-hub)", allow_module_level=True)
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest  # noqa: E402
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest  # noqa: E402
 from tornado.websocket import websocket_connect  # noqa: E402
 
 COURSE = "prm-edu"
@@ -193,6 +194,13 @@ def rss_mb(user: str, marker: str) -> list[float]:
     return found
 
 
+
+def log_lines(log: Path, user: str, last: int = 30) -> str:
+    """The hub's log (its servers write there too): the last lines that name `user` or warn."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else ["(no log)"]
+    return "\n".join([line for line in lines if user in line or line.startswith(("[W", "[E"))][-last:])
+
+
 class Watch(threading.Thread):
     """Asks the hub's API every half second; records what failed and the slowest answer."""
 
@@ -218,24 +226,40 @@ class Watch(threading.Thread):
 
 
 class Lab:
-    """What a student's JupyterLab does, over HTTP and a websocket, with the class-admin token."""
+    """What a student's JupyterLab does, over HTTP and a websocket, as that student: with a token
+    they made themselves after logging in. A 403 is tried once more with a fresh token, as a
+    student would log in again; `retried` keeps what happened, and the checks count it."""
 
-    def __init__(self, settings, user: str, token: str):
-        self.base, self.user, self.token = f"{settings.url}/user/{user}", user, token
+    def __init__(self, settings, user: str, logins: Logins):
+        self.base, self.user, self.logins = f"{settings.url}/user/{user}", user, logins
+        self.log = settings.path("jupyterhub.log")
         self.http = AsyncHTTPClient()
 
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"token {self.logins.token(self.user)}"}
+
     async def call(self, method: str, path: str, body=None, timeout: float = 300):
-        request = HTTPRequest(self.base + path, method=method, headers={"Authorization": f"token {self.token}"},
-                              body=None if body is None else json.dumps(body), request_timeout=timeout,
-                              allow_nonstandard_methods=True)
-        response = await self.http.fetch(request)
-        return json.loads(response.body) if response.body else None
+        for attempt in (1, 2):
+            request = HTTPRequest(self.base + path, method=method, headers=self.auth, request_timeout=timeout,
+                                  body=None if body is None else json.dumps(body), allow_nonstandard_methods=True)
+            try:
+                response = await self.http.fetch(request)
+                return json.loads(response.body) if response.body else None
+            except HTTPClientError as err:  # say what the server said, and what the hub's log says of this student
+                answer = err.response.body.decode(errors="replace")[:500] if err.response is not None else ""
+                failure = (f"{self.user}: {method} {path}: HTTP {err.code} {answer}\n"
+                           f"the hub's log on {self.user}:\n{log_lines(self.log, self.user)}")
+                if err.code != 403 or attempt == 2:
+                    raise AssertionError(failure) from err
+                self.logins.retried.append(failure)
+                await asyncio.to_thread(self.logins.renew, self.user)
 
     async def terminal(self, command: str, expect: str, timeout: float = 60) -> str:
         """Type `command` into a terminal of the lab; returns what it printed once `expect` shows."""
         name = (await self.call("POST", "/api/terminals"))["name"]
         url = f"{self.base.replace('http', 'ws', 1)}/terminals/websocket/{name}"
-        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}))
+        ws = await websocket_connect(HTTPRequest(url, headers=self.auth))
         printed = ""
         try:
             ws.write_message(json.dumps(["stdin", command + "\r"]))
@@ -265,7 +289,7 @@ class Lab:
         a cell still busy after CELL_TIMEOUT s is interrupted (the stop button). Returns timings."""
         kernel = await self.call("POST", "/api/kernels", {"name": "python3", "path": kernel_path})
         url = f"{self.base.replace('http', 'ws', 1)}/api/kernels/{kernel['id']}/channels"
-        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}))
+        ws = await websocket_connect(HTTPRequest(url, headers=self.auth))
         session, interrupted, kernel_mb = uuid.uuid4().hex, 0, 0.0
         try:
             for cell in nb.cells:
@@ -337,22 +361,47 @@ class Report:
     runs: dict = field(default_factory=dict)
     watch: Watch | None = None
     logins: dict = field(default_factory=dict)
+    labs: Logins | None = None  # the accounts' own tokens, for their labs
 
 
-def log_in(settings, user: str, password: str) -> int:
-    """Log in through the hub's form (PAM); returns the HTTP status (302 on success)."""
+def log_in(settings, user: str, password: str) -> tuple[int, urllib.request.OpenerDirector, CookieJar]:
+    """Log in through the hub's form (PAM); returns the HTTP status (302 on success) and the session."""
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
             return None
-    cookies = urllib.request.HTTPCookieProcessor()
-    opener = urllib.request.build_opener(cookies, NoRedirect)
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
     page = opener.open(f"{settings.url}/hub/login", timeout=30).read().decode()
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"username": user, "password": password, "_xsrf": xsrf}).encode()
     try:
-        return opener.open(f"{settings.url}/hub/login?next=%2Fhub%2Fhome", data=form, timeout=60).status
+        return opener.open(f"{settings.url}/hub/login?next=%2Fhub%2Fhome", data=form, timeout=60).status, opener, jar
     except urllib.error.HTTPError as err:
-        return err.code
+        return err.code, opener, jar
+
+
+@dataclass
+class Logins:
+    """Each account's own API token, made as the hub's token page makes one: logged in, with the
+    session's XSRF cookie. `renew` logs in again for a fresh token."""
+
+    settings: object
+    passwords: dict[str, str]
+    tokens: dict[str, str] = field(default_factory=dict)
+    retried: list[str] = field(default_factory=list)  # what a first try answered, when it was a 403
+
+    def renew(self, user: str) -> str:
+        status, opener, jar = log_in(self.settings, user, self.passwords[user])
+        assert status == 302, f"{user} could not log in: HTTP {status}"
+        xsrf = next(c.value for c in jar if c.name == "_xsrf")
+        made = opener.open(urllib.request.Request(
+            f"{self.settings.url}/hub/api/users/{user}/tokens", method="POST", data=json.dumps({"note": "lab"}).encode(),
+            headers={"X-XSRFToken": xsrf, "Content-Type": "application/json"}), timeout=60)
+        self.tokens[user] = json.loads(made.read())["token"]
+        return self.tokens[user]
+
+    def token(self, user: str) -> str:
+        return self.tokens[user]
 
 
 async def spawn_all(settings, hub_api, students: list[str]) -> dict[str, float]:
@@ -394,6 +443,8 @@ async def run_class(report: Report) -> None:
         return json.loads(response.body) if response.body else None
 
     report.messages["groups"] = {g["name"]: sorted(g["users"]) for g in await hub_api("GET", "/groups")}
+    # everyone logs in and makes a token for their lab, as the hub's token page does
+    await asyncio.gather(*(asyncio.to_thread(report.labs.renew, user) for user in [*students, settings.instructor]))
     t = time.monotonic()
     ready = await spawn_all(settings, hub_api, students)
     report.timings["spawn"] = ready
@@ -408,7 +459,7 @@ async def run_class(report: Report) -> None:
 
     async def student_work(i: int, user: str):
         async with gate:
-            lab = Lab(settings, user, token)
+            lab = Lab(settings, user, report.labs)
             todo = [("attention", report.kinds[user])] + list(ALL_FIVE.get(i, {}).items())
             for assignment, kind in todo:
                 report.work[(user, assignment)] = kind
@@ -437,7 +488,7 @@ async def run_class(report: Report) -> None:
 
     async def fetch_feedback(user: str):
         async with gate:
-            lab = Lab(settings, user, token)
+            lab = Lab(settings, user, report.labs)
             for (who, assignment) in report.work:
                 if who == user:
                     await lab.nbgrader("fetch_feedback", assignment)
@@ -445,10 +496,10 @@ async def run_class(report: Report) -> None:
 
     # the instructor's lab: its formgrader finds the course, with the five assignments and their submissions
     await spawn_all(settings, hub_api, [settings.instructor])
-    listed = await Lab(settings, settings.instructor, token).call("GET", "/formgrader/api/assignments")
+    listed = await Lab(settings, settings.instructor, report.labs).call("GET", "/formgrader/api/assignments")
     report.messages["formgrader"] = {a["name"]: a["num_submissions"] for a in listed}
     # ... and its terminal runs nbgrader (the guide's commands)
-    report.messages["terminal"] = await Lab(settings, settings.instructor, token).terminal(
+    report.messages["terminal"] = await Lab(settings, settings.instructor, report.labs).terminal(
         "nbgrader --version; echo TERMINAL-$((40 + 2))", expect="TERMINAL-42")
 
 
@@ -484,9 +535,10 @@ def report():
         report.watch = Watch(settings.url)
         report.watch.start()
         report.messages["status before"] = classroom.status(settings)
-        report.logins = {"right password": log_in(settings, students[0], passwords[students[0]]),
-                         "wrong password": log_in(settings, students[0], passwords[students[0]] + "x"),
-                         "another's password": log_in(settings, students[1], passwords[students[0]])}
+        report.logins = {"right password": log_in(settings, students[0], passwords[students[0]])[0],
+                         "wrong password": log_in(settings, students[0], passwords[students[0]] + "x")[0],
+                         "another's password": log_in(settings, students[1], passwords[students[0]])[0]}
+        report.labs = Logins(settings, passwords)
         # an account outside the course, running the shared environment's Python: make hub-stop must leave it alone
         outside = f"{prefix}x"
         subprocess.run(["useradd", "--no-create-home", outside], check=True, capture_output=True)
@@ -510,7 +562,15 @@ def report():
             classroom.stop(settings)
         finally:
             remove_leftovers(set(students) | {settings.instructor, f"{prefix}x"})
+            keep_log(settings)
             shutil.rmtree(base, ignore_errors=True)
+
+
+def keep_log(settings) -> None:
+    """The hub's log (its servers' too) into build/hub/, for a look after the run."""
+    if settings.path("jupyterhub.log").exists():
+        (ROOT / "build" / "hub").mkdir(parents=True, exist_ok=True)
+        shutil.copy(settings.path("jupyterhub.log"), ROOT / "build" / "hub" / "jupyterhub.log")
 
 
 def write_report(report: Report) -> None:
@@ -530,6 +590,7 @@ def write_report(report: Report) -> None:
         "autograde s per submission": {a: round(t / n, 1) for a, (t, n) in autograde.items()},
         "whole run s": round(report.timings["whole run"], 1),
         "hub API asked, failed, slowest s": [report.watch.asked, len(report.watch.failures), round(report.watch.slowest, 2)],
+        "labs' requests tried again after a 403": len(report.labs.retried),
     }
     out = ROOT / "build" / "hub"
     out.mkdir(parents=True, exist_ok=True)
@@ -674,3 +735,5 @@ def test_the_instructors_terminal_runs_nbgrader(report):
 
 def test_the_hub_answered_all_along(report):
     assert report.watch.asked > 100 and report.watch.failures == [], report.watch.failures[:5]
+    # a lab's request refused once (403), then let through with a fresh token: rare, and each one shown
+    assert len(report.labs.retried) <= 2, "\n\n".join(report.labs.retried)
