@@ -194,7 +194,6 @@ def rss_mb(user: str, marker: str) -> list[float]:
     return found
 
 
-
 def log_lines(log: Path, user: str, last: int = 30) -> str:
     """The hub's log (its servers write there too): the last lines that name `user` or warn."""
     lines = log.read_text(errors="replace").splitlines() if log.exists() else ["(no log)"]
@@ -228,7 +227,7 @@ class Watch(threading.Thread):
 class Lab:
     """What a student's JupyterLab does, over HTTP and a websocket, as that student: with a token
     they made themselves after logging in. A 403 is tried once more with a fresh token, as a
-    student would log in again; `retried` keeps what happened, and the checks count it."""
+    student would log in again; `Logins.retried` keeps what happened, and the checks count it."""
 
     def __init__(self, settings, user: str, logins: Logins):
         self.base, self.user, self.logins = f"{settings.url}/user/{user}", user, logins
