@@ -54,8 +54,10 @@ c.Spawner.mem_limit = CLASS["mem_limit"]
 c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 # the lab's terminal: a plain bash, not a login shell, so that PATH keeps the shared environment
-# (Debian's /etc/profile resets it) and `nbgrader` runs there
-c.Spawner.args = ["--ServerApp.terminado_settings=shell_command=/bin/bash"]
+# (Debian's /etc/profile resets it) and `nbgrader` runs there.
+# Kernels talk to their server over Unix sockets, not TCP: with a class starting kernels at once,
+# a TCP port picked at random was often taken before the kernel could bind it, and the kernel died.
+c.Spawner.args = ["--ServerApp.terminado_settings=shell_command=/bin/bash", "--KernelManager.transport=ipc"]
 c.Spawner.notebook_dir = "~"
 c.Spawner.http_timeout = 300  # a whole class starting at once shares the cores: give each server time
 c.Spawner.start_timeout = 300
@@ -67,11 +69,27 @@ c.Spawner.environment = {
 MOVIELENS = PREFIX / "data" / "recbole-1.2.1-py3-none-any.whl"  # notebook 08 reads it
 if MOVIELENS.exists():
     c.Spawner.environment["PRM_EDU_MOVIELENS"] = str(MOVIELENS)
+# each account's runtime folder (its kernels' sockets): private, and short, since a socket's
+# path has at most 107 characters ("<folder>/kernel-<36-character id>-ipc-<n>")
+RUNTIME = Path("/run/prm-edu-hub")
 
 
-def copy_notebooks(spawner):
-    """The course's notebooks into a student's home at their first start (never over their own copy)."""
+def runtime_dir(spawner) -> Path:
+    return RUNTIME / str(pwd.getpwnam(spawner.user.name).pw_uid)
+
+
+c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: str(runtime_dir(spawner))
+
+
+def prepare_account(spawner):
+    """Before each start: the account's runtime folder (0700, theirs); at the first start, the
+    course's notebooks into their home (never over their own copy)."""
     account = pwd.getpwnam(spawner.user.name)
+    RUNTIME.mkdir(mode=0o755, exist_ok=True)
+    runtime = runtime_dir(spawner)
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.chown(runtime, account.pw_uid, account.pw_gid)
+    os.chmod(runtime, 0o700)
     target = Path(account.pw_dir) / "notebooks"
     if target.exists():
         return
@@ -79,7 +97,7 @@ def copy_notebooks(spawner):
     subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(target)], check=True)
 
 
-c.Spawner.pre_spawn_hook = copy_notebooks
+c.Spawner.pre_spawn_hook = prepare_account
 
 # --- services: the idle culler, and the class-admin token (classroom.py stop, the class test)
 c.JupyterHub.services = [

@@ -59,6 +59,7 @@ TEST_PREFIX = "zzprm"  # accounts zzprm<4 letters>s01..s30 and zzprm<4 letters>i
 LEFTOVER = re.compile(rf"^{TEST_PREFIX}[a-z]{{4}}(s\d\d|i|x)?$")  # x: an account outside the class
 PROFILE = os.environ.get("PRM_HUB_TEST_PREFIX", "/opt/prm-edu-hub-test")  # the test's own shared environment
 CELL_TIMEOUT = 10  # seconds a student waits on a cell before pressing stop
+RUNTIME = Path("/run/prm-edu-hub")  # hub/jupyterhub_config.py: the accounts' runtime folders
 AUTOGRADE_TIMEOUT = {"attention": 15, "listwise_loss": 300}  # per cell; the course's setting is 120 s
 
 # --- the students' answers -------------------------------------------------------------------
@@ -147,6 +148,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def runtime_of(user: str) -> Path:
+    """The account's runtime folder, where the hub's config puts its kernels' sockets."""
+    return RUNTIME / str(pwd.getpwnam(user).pw_uid)
+
+
 def remove_leftovers(names=None) -> None:
     """Stop the processes of the test's accounts and remove them (also those of an earlier, killed run)."""
     accounts = [p for p in pwd.getpwall() if LEFTOVER.match(p.pw_name) and (names is None or p.pw_name in names)]
@@ -160,6 +166,7 @@ def remove_leftovers(names=None) -> None:
                 pass
         time.sleep(0.5)
     for p in accounts:
+        shutil.rmtree(RUNTIME / str(p.pw_uid), ignore_errors=True)
         subprocess.run(["userdel", "--remove", p.pw_name], capture_output=True)
     for line in Path("/etc/group").read_text().splitlines():
         name = line.split(":")[0]
@@ -326,10 +333,11 @@ class Lab:
                     elif kind == "status" and content["execution_state"] == "idle":
                         break
             kernel_mb = max(rss_mb(self.user, "ipykernel_launcher"), default=0.0)
+            connection = json.loads((runtime_of(self.user) / f"kernel-{kernel['id']}.json").read_text())
         finally:
             ws.close()
             await self.call("DELETE", f"/api/kernels/{kernel['id']}")
-        return {"interrupted": interrupted, "kernel_mb": kernel_mb}
+        return {"interrupted": interrupted, "kernel_mb": kernel_mb, "transport": connection["transport"]}
 
     async def do(self, assignment: str, code: str | None, marker: str, submit_blank_first: bool = False) -> dict:
         """Fetch, edit the answer cell, run the notebook, save it, submit."""
@@ -450,6 +458,8 @@ async def run_class(report: Report) -> None:
     report.timings["all ready"] = time.monotonic() - t
     report.memory["server MB (idle)"] = [max(rss_mb(s, "jupyterhub-singleuser"), default=0.0) for s in students]
     report.messages["notebooks"] = {s: notebooks_of(s) for s in students}
+    report.messages["runtime"] = {s: (oct(runtime_of(s).stat().st_mode & 0o777), runtime_of(s).stat().st_uid == pwd.getpwnam(s).pw_uid)
+                                  for s in students}
     report.messages["culler"] = rss_mb("root", "jupyterhub_idle_culler")
     report.memory["hub and proxy MB"] = sum(rss_mb("root", "jupyterhub") + rss_mb("root", "configurable-http-proxy"))
 
@@ -553,6 +563,7 @@ def report():
         outsider.wait()
         report.timings["whole run"] = time.monotonic() - started
         write_report(report)
+        keep_log(settings)
         yield report
     finally:
         if report.watch:
@@ -626,6 +637,13 @@ def test_students_log_in_with_their_own_password_only(report):
 
 def test_all_30_servers_start_at_once(report):
     assert len(report.timings["spawn"]) == 30
+
+
+def test_kernels_talk_over_unix_sockets_in_a_private_folder(report):
+    assert set(report.messages["runtime"].values()) == {("0o700", True)}, report.messages["runtime"]
+    assert {run["transport"] for run in report.runs.values()} == {"ipc"}
+    log = (ROOT / "build" / "hub" / "jupyterhub.log").read_text(errors="replace")
+    assert "Address already in use" not in log  # what TCP ports picked at random did to kernels
 
 
 def test_each_new_home_gets_the_notebooks_and_the_culler_runs(report):
