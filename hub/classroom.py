@@ -60,6 +60,9 @@ class Settings:
     proxy_api_port: int = 8001  # the proxy's REST API (127.0.0.1)
     mem_limit: str = "2G"  # per student server; enforced by SystemdSpawner (servers with systemd) only
     cull_idle_seconds: int = 3600  # the idle culler stops a server after this long without activity
+    # each account's runtime folder, <runtime>/<uid>, holds its kernels' sockets: short on purpose,
+    # since a socket's path has at most 107 characters ("<folder>/kernel-<36-character id>-ipc-<n>")
+    runtime: str = "/run/prm-edu-hub"
     authenticator: str = "pam"  # the Unix passwords that setup hands out; "dummy" only inside tests
     spawner: str = "auto"  # auto: SystemdSpawner where systemd runs (it enforces mem_limit), else local
     python: str = "/usr/bin/python3"  # the system's (Debian 12: 3.11); one under a home folder cannot be run by students

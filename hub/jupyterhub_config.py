@@ -69,9 +69,7 @@ c.Spawner.environment = {
 MOVIELENS = PREFIX / "data" / "recbole-1.2.1-py3-none-any.whl"  # notebook 08 reads it
 if MOVIELENS.exists():
     c.Spawner.environment["PRM_EDU_MOVIELENS"] = str(MOVIELENS)
-# each account's runtime folder (its kernels' sockets): private, and short, since a socket's
-# path has at most 107 characters ("<folder>/kernel-<36-character id>-ipc-<n>")
-RUNTIME = Path("/run/prm-edu-hub")
+RUNTIME = Path(CLASS["runtime"])  # each account's runtime folder, RUNTIME/<uid>: its kernels' sockets
 
 
 def runtime_dir(spawner) -> Path:

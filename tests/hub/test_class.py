@@ -59,7 +59,6 @@ TEST_PREFIX = "zzprm"  # accounts zzprm<4 letters>s01..s30 and zzprm<4 letters>i
 LEFTOVER = re.compile(rf"^{TEST_PREFIX}[a-z]{{4}}(s\d\d|i|x)?$")  # x: an account outside the class
 PROFILE = os.environ.get("PRM_HUB_TEST_PREFIX", "/opt/prm-edu-hub-test")  # the test's own shared environment
 CELL_TIMEOUT = 10  # seconds a student waits on a cell before pressing stop
-RUNTIME = Path("/run/prm-edu-hub")  # hub/jupyterhub_config.py: the accounts' runtime folders
 AUTOGRADE_TIMEOUT = {"attention": 15, "listwise_loss": 300}  # per cell; the course's setting is 120 s
 
 # --- the students' answers -------------------------------------------------------------------
@@ -150,7 +149,7 @@ def free_port() -> int:
 
 def runtime_of(user: str) -> Path:
     """The account's runtime folder, where the hub's config puts its kernels' sockets."""
-    return RUNTIME / str(pwd.getpwnam(user).pw_uid)
+    return Path(classroom.Settings.runtime) / str(pwd.getpwnam(user).pw_uid)
 
 
 def remove_leftovers(names=None) -> None:
@@ -166,7 +165,7 @@ def remove_leftovers(names=None) -> None:
                 pass
         time.sleep(0.5)
     for p in accounts:
-        shutil.rmtree(RUNTIME / str(p.pw_uid), ignore_errors=True)
+        shutil.rmtree(runtime_of(p.pw_name), ignore_errors=True)
         subprocess.run(["userdel", "--remove", p.pw_name], capture_output=True)
     for line in Path("/etc/group").read_text().splitlines():
         name = line.split(":")[0]
@@ -234,16 +233,16 @@ class Watch(threading.Thread):
 class Lab:
     """What a student's JupyterLab does, over HTTP and a websocket, as that student: with a token
     they made themselves after logging in. A 403 is tried once more with a fresh token, as a
-    student would log in again; `Logins.retried` keeps what happened, and the checks count it."""
+    student would log in again; `Tokens.retried` keeps what happened, and the checks count it."""
 
-    def __init__(self, settings, user: str, logins: Logins):
-        self.base, self.user, self.logins = f"{settings.url}/user/{user}", user, logins
+    def __init__(self, settings, user: str, tokens: Tokens):
+        self.base, self.user, self.tokens = f"{settings.url}/user/{user}", user, tokens
         self.log = settings.path("jupyterhub.log")
         self.http = AsyncHTTPClient()
 
     @property
     def auth(self) -> dict:
-        return {"Authorization": f"token {self.logins.token(self.user)}"}
+        return {"Authorization": f"token {self.tokens.of[self.user]}"}
 
     async def call(self, method: str, path: str, body=None, timeout: float = 300):
         for attempt in (1, 2):
@@ -258,8 +257,8 @@ class Lab:
                            f"the hub's log on {self.user}:\n{log_lines(self.log, self.user)}")
                 if err.code != 403 or attempt == 2:
                     raise AssertionError(failure) from err
-                self.logins.retried.append(failure)
-                await asyncio.to_thread(self.logins.renew, self.user)
+                self.tokens.retried.append(failure)
+                await asyncio.to_thread(self.tokens.renew, self.user)
 
     async def terminal(self, command: str, expect: str, timeout: float = 60) -> str:
         """Type `command` into a terminal of the lab; returns what it printed once `expect` shows."""
@@ -368,7 +367,7 @@ class Report:
     runs: dict = field(default_factory=dict)
     watch: Watch | None = None
     logins: dict = field(default_factory=dict)
-    labs: Logins | None = None  # the accounts' own tokens, for their labs
+    tokens: Tokens | None = None  # the accounts' own tokens, for their labs
 
 
 def log_in(settings, user: str, password: str) -> tuple[int, urllib.request.OpenerDirector, CookieJar]:
@@ -388,13 +387,13 @@ def log_in(settings, user: str, password: str) -> tuple[int, urllib.request.Open
 
 
 @dataclass
-class Logins:
+class Tokens:
     """Each account's own API token, made as the hub's token page makes one: logged in, with the
     session's XSRF cookie. `renew` logs in again for a fresh token."""
 
     settings: object
     passwords: dict[str, str]
-    tokens: dict[str, str] = field(default_factory=dict)
+    of: dict[str, str] = field(default_factory=dict)  # account -> its token
     retried: list[str] = field(default_factory=list)  # what a first try answered, when it was a 403
 
     def renew(self, user: str) -> str:
@@ -404,11 +403,8 @@ class Logins:
         made = opener.open(urllib.request.Request(
             f"{self.settings.url}/hub/api/users/{user}/tokens", method="POST", data=json.dumps({"note": "lab"}).encode(),
             headers={"X-XSRFToken": xsrf, "Content-Type": "application/json"}), timeout=60)
-        self.tokens[user] = json.loads(made.read())["token"]
-        return self.tokens[user]
-
-    def token(self, user: str) -> str:
-        return self.tokens[user]
+        self.of[user] = json.loads(made.read())["token"]
+        return self.of[user]
 
 
 async def spawn_all(settings, hub_api, students: list[str]) -> dict[str, float]:
@@ -451,7 +447,7 @@ async def run_class(report: Report) -> None:
 
     report.messages["groups"] = {g["name"]: sorted(g["users"]) for g in await hub_api("GET", "/groups")}
     # everyone logs in and makes a token for their lab, as the hub's token page does
-    await asyncio.gather(*(asyncio.to_thread(report.labs.renew, user) for user in [*students, settings.instructor]))
+    await asyncio.gather(*(asyncio.to_thread(report.tokens.renew, user) for user in [*students, settings.instructor]))
     t = time.monotonic()
     ready = await spawn_all(settings, hub_api, students)
     report.timings["spawn"] = ready
@@ -468,7 +464,7 @@ async def run_class(report: Report) -> None:
 
     async def student_work(i: int, user: str):
         async with gate:
-            lab = Lab(settings, user, report.labs)
+            lab = Lab(settings, user, report.tokens)
             todo = [("attention", report.kinds[user])] + list(ALL_FIVE.get(i, {}).items())
             for assignment, kind in todo:
                 report.work[(user, assignment)] = kind
@@ -497,7 +493,7 @@ async def run_class(report: Report) -> None:
 
     async def fetch_feedback(user: str):
         async with gate:
-            lab = Lab(settings, user, report.labs)
+            lab = Lab(settings, user, report.tokens)
             for (who, assignment) in report.work:
                 if who == user:
                     await lab.nbgrader("fetch_feedback", assignment)
@@ -505,10 +501,10 @@ async def run_class(report: Report) -> None:
 
     # the instructor's lab: its formgrader finds the course, with the five assignments and their submissions
     await spawn_all(settings, hub_api, [settings.instructor])
-    listed = await Lab(settings, settings.instructor, report.labs).call("GET", "/formgrader/api/assignments")
+    listed = await Lab(settings, settings.instructor, report.tokens).call("GET", "/formgrader/api/assignments")
     report.messages["formgrader"] = {a["name"]: a["num_submissions"] for a in listed}
     # ... and its terminal runs nbgrader (the guide's commands)
-    report.messages["terminal"] = await Lab(settings, settings.instructor, report.labs).terminal(
+    report.messages["terminal"] = await Lab(settings, settings.instructor, report.tokens).terminal(
         "nbgrader --version; echo TERMINAL-$((40 + 2))", expect="TERMINAL-42")
 
 
@@ -547,7 +543,7 @@ def report():
         report.logins = {"right password": log_in(settings, students[0], passwords[students[0]])[0],
                          "wrong password": log_in(settings, students[0], passwords[students[0]] + "x")[0],
                          "another's password": log_in(settings, students[1], passwords[students[0]])[0]}
-        report.labs = Logins(settings, passwords)
+        report.tokens = Tokens(settings, passwords)
         # an account outside the course, running the shared environment's Python: make hub-stop must leave it alone
         outside = f"{prefix}x"
         subprocess.run(["useradd", "--no-create-home", outside], check=True, capture_output=True)
@@ -600,7 +596,7 @@ def write_report(report: Report) -> None:
         "autograde s per submission": {a: round(t / n, 1) for a, (t, n) in autograde.items()},
         "whole run s": round(report.timings["whole run"], 1),
         "hub API asked, failed, slowest s": [report.watch.asked, len(report.watch.failures), round(report.watch.slowest, 2)],
-        "labs' requests tried again after a 403": len(report.labs.retried),
+        "labs' requests tried again after a 403": len(report.tokens.retried),
     }
     out = ROOT / "build" / "hub"
     out.mkdir(parents=True, exist_ok=True)
@@ -753,4 +749,4 @@ def test_the_instructors_terminal_runs_nbgrader(report):
 def test_the_hub_answered_all_along(report):
     assert report.watch.asked > 100 and report.watch.failures == [], report.watch.failures[:5]
     # a lab's request refused once (403), then let through with a fresh token: rare, and each one shown
-    assert len(report.labs.retried) <= 2, "\n\n".join(report.labs.retried)
+    assert len(report.tokens.retried) <= 2, "\n\n".join(report.tokens.retried)
