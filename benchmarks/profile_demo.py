@@ -73,7 +73,7 @@ def main() -> None:
         row_start = time.perf_counter()
         profiler.enable()
         trained = train_rows({name: row}, splits, prm=config.prm, fit_config=replace(config.fit, seed=config.seed, progress=False),
-                             loss=config.loss, debias=config.debias, seed=config.seed, log_examination=prepared.log_examination,
+                             loss=config.loss, debias=config.debias, seed=config.seed, examinations=prepared.examinations,
                              select=prepared.select)
         profiler.disable()
         rows_seconds[name] = time.perf_counter() - row_start

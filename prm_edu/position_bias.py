@@ -39,7 +39,7 @@ from torch import nn
 from prm_edu.data.world import RequestLog
 
 
-def _non_increasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def non_increasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The weighted least-squares non-increasing fit of `values` (pool adjacent violators)."""
     blocks: list[list[float]] = []  # [mean, weight, count]
     for v, w in zip(values, weights):
@@ -59,7 +59,7 @@ def estimate_examination(randomized: RequestLog) -> np.ndarray:
     ctr = randomized.clicks.sum(axis=0) / shown  # (L,)
     if ctr[0] <= 0:
         raise ValueError("estimate_examination: no clicks at the first position; the randomized log is too small")
-    smooth = _non_increasing(ctr, shown.astype(float))
+    smooth = non_increasing(ctr, shown.astype(float))
     return np.maximum(smooth, 1e-3 * smooth[0]) / smooth[0]
 
 

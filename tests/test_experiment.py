@@ -8,7 +8,7 @@ import torch
 
 from prm_edu import WorldConfig
 from prm_edu.experiment import DemoConfig, MovieLensConfig, Reranker, logits_of, train_reranker
-from prm_edu.experiment.config import RERANK_FIT
+from prm_edu.experiment.config import EXAMINATION_OF, RERANK_FIT
 from prm_edu.experiment.demo import run
 from prm_edu.prm import PRM, PRMConfig
 
@@ -31,6 +31,8 @@ def test_table_anchors(result):
         assert set(row) == {"P@5", "P@10", "MAP@5", "MAP@10", "MAP@30", "NDCG@10", "clicks/list", "oracle gain"}
     assert result["prepared"].test.d_pv == result["models"]["PRM-Personalized"].config.d_pv
     assert result["prepared"].log_examination.shape == (10,)
+    estimated = result["prepared"].examinations["estimated"]  # the position-based model's, fitted on the randomized bucket
+    assert estimated.shape == (10,) and estimated[0] == 0 and (estimated.diff() <= 0).all()
 
 
 def test_train_reranker_rejects_unknown_modes(result):
@@ -48,14 +50,14 @@ def test_train_reranker_rejects_unknown_modes(result):
     assert len(history.epochs) == 1 and torch.isfinite(torch.tensor(history.best["loss"]))
 
 
-@pytest.mark.parametrize("debias", ["learned", "pretrained", "ipw", "none"])
+@pytest.mark.parametrize("debias", ["estimated", "learned", "pretrained", "ipw", "none"])
 def test_train_reranker_on_every_device(result, device, debias):
     """Training on `device` with each way of handling position bias; logits come back on the CPU."""
     prepared = result["prepared"]
     torch.manual_seed(0)
     model = PRM(PRMConfig(d_x=prepared.train.d_x, d_pv=prepared.train.d_pv, d_model=16, d_ff=16, max_len=10)).to(device)
-    history = train_reranker(model, prepared.train[:200], prepared.valid[:50], TINY.fit, "softmax_nll", debias,
-                             prepared.log_examination)
+    curve = prepared.examinations.get(EXAMINATION_OF.get(debias))
+    history = train_reranker(model, prepared.train[:200], prepared.valid[:50], TINY.fit, "softmax_nll", debias, curve)
     assert next(model.parameters()).device.type == device.type and np.isfinite(history.best["loss"])
     logits = logits_of(model, prepared.test)
     assert logits.device.type == "cpu" and logits.shape == prepared.test.labels.shape
@@ -66,7 +68,20 @@ def test_demo_config_checks_how_position_bias_is_handled():
         DemoConfig(debias="magic")
     with pytest.raises(ValueError, match="position-aware pre-training"):
         DemoConfig(pretrain_position_aware=False, debias="pretrained")
-    assert DemoConfig(pretrain_position_aware=False).debias == "learned"  # the default needs no pre-trained e_j
+    assert DemoConfig(pretrain_position_aware=False).debias == "estimated"  # the default needs no pre-trained e_j
+    with pytest.raises(ValueError, match="debias='estimated' fits the examination on the randomized bucket"):
+        DemoConfig(explore_share=0.0, select="loss")
+    assert DemoConfig(explore_share=0.0, select="loss", debias="learned").debias == "learned"
+
+
+def test_train_rows_names_a_missing_examination(result):
+    from prm_edu.experiment.rerankers import train_rows
+
+    prepared = result["prepared"]
+    splits = {"train": prepared.train[:50], "valid": prepared.valid[:20], "test": prepared.test[:20]}
+    with pytest.raises(ValueError, match="reads the 'estimated' examination; examinations has \\['pretrained'\\]"):
+        train_rows({"PRM": Reranker("prm", True)}, splits, prm=TINY.prm, fit_config=TINY.fit, loss="softmax_nll", debias="estimated",
+                   seed=0, examinations={"pretrained": prepared.log_examination})
 
 
 @pytest.mark.parametrize("make", [

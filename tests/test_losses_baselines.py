@@ -9,7 +9,7 @@ import torch
 from prm_edu import World, WorldConfig, losses
 from prm_edu.baselines import DLCM, DLCMConfig, _reverse_real
 from prm_edu.data.batches import pad_lists, rerank_batch
-from prm_edu.position_bias import WithPositionBias, _non_increasing, estimate_examination
+from prm_edu.position_bias import WithPositionBias, estimate_examination, non_increasing
 from prm_edu.prm import PRM, PRMConfig
 from prm_edu.train import FitConfig, fit, load_checkpoint, save_checkpoint
 
@@ -141,7 +141,7 @@ def test_checkpoint_round_trip_and_refusal(tmp_path):
 
 
 def test_position_bias_estimate_and_wrapper():
-    assert _non_increasing(np.array([3.0, 1.0, 2.0, 0.5]), np.ones(4)).tolist() == [3.0, 1.5, 1.5, 0.5]
+    assert non_increasing(np.array([3.0, 1.0, 2.0, 0.5]), np.ones(4)).tolist() == [3.0, 1.5, 1.5, 0.5]
     world = World(WorldConfig(n_users=200, n_items=200, context=False))
     randomized = world.sample_requests(4000, randomize=True)
     estimate = estimate_examination(randomized)

@@ -23,7 +23,7 @@ def prepared():
 def _train(prepared, n_workers: int, fit=TINY.fit):
     splits = {"train": prepared.train, "valid": prepared.valid, "test": prepared.test}
     return train_rows(ROWS, splits, prm=TINY.prm, fit_config=fit, loss=TINY.loss, debias=TINY.debias, seed=3,
-                      log_examination=prepared.log_examination, select=prepared.select, workers=n_workers)
+                      examinations=prepared.examinations, select=prepared.select, workers=n_workers)
 
 
 def test_side_by_side_equals_one_after_another(prepared):
@@ -47,7 +47,8 @@ def test_a_failing_row_fails_the_job(prepared):
 
     splits = {"train": prepared.train, "valid": prepared.valid, "test": prepared.test}
     with pytest.raises(ValueError, match="this loss refuses"):
-        train_rows(ROWS, splits, prm=TINY.prm, fit_config=TINY.fit, loss=broken, debias=TINY.debias, seed=0, workers=2)
+        train_rows(ROWS, splits, prm=TINY.prm, fit_config=TINY.fit, loss=broken, debias=TINY.debias, seed=0,
+                   examinations=prepared.examinations, workers=2)
 
 
 def test_jobs_report_their_epochs_in_order():

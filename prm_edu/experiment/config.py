@@ -16,10 +16,13 @@ from prm_edu.prm import PRMConfig
 from prm_edu.train import FitConfig
 
 # How training handles the position bias of logged clicks (see `prm_edu.position_bias`):
-# "learned": a logit per displayed position beside the model, told apart from the initial rank by the
-# randomized bucket; "pretrained": that logit fixed to e_j from the position-aware pre-training;
-# "ipw": clicks weighted by 1 / e_j; "none": the model alone.
-DEBIAS = ("learned", "pretrained", "ipw", "none")
+# "estimated": a logit per displayed position beside the model, fixed to log e_j of the position-based click
+# model fitted on the randomized bucket (`prm_edu.examination`); "learned": that logit learned from zero beside
+# the model (it learns more than the examination); "pretrained": fixed to e_j from the position-aware
+# pre-training; "ipw": clicks weighted by 1 / e_j (the pre-training's); "none": the model alone.
+DEBIAS = ("estimated", "learned", "pretrained", "ipw", "none")
+# Which log e_j curve each debias reads (`Prepared.examinations`); "learned" and "none" read none
+EXAMINATION_OF = {"estimated": "estimated", "pretrained": "pretrained", "ipw": "pretrained"}
 # How the demo chooses each re-ranker's epoch (see `prm_edu.selection`): "estimate": the highest estimated
 # gain of its orders of the validation lists, from a click model fitted on the randomized bucket;
 # "loss": the lowest list-wise loss on the logged validation lists (blind to what the re-ranking earns).
@@ -61,7 +64,7 @@ class DemoConfig:
     prm: dict = field(default_factory=lambda: {"head_dim": 32, "fused_attention": True})
     fit: FitConfig = RERANK_FIT
     loss: str = "softmax_nll"  # one of losses.LIST_LOSSES, or a loss function (logits, labels, padding_mask) -> scalar
-    debias: str = "learned"  # one of DEBIAS
+    debias: str = "estimated"  # one of DEBIAS
     select: str = "estimate"  # one of SELECT; "estimate" needs a randomized bucket (explore_share > 0)
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
@@ -77,6 +80,9 @@ class DemoConfig:
         if self.select == "estimate" and not self.explore_share > 0:
             raise ValueError("DemoConfig.select='estimate' fits its click model on the randomized bucket: "
                              f"set explore_share > 0 (got {self.explore_share}) or select='loss'")
+        if self.debias == "estimated" and not self.explore_share > 0:
+            raise ValueError("DemoConfig.debias='estimated' fits the examination on the randomized bucket: "
+                             f"set explore_share > 0 (got {self.explore_share}) or another debias")
         if self.debias in ("pretrained", "ipw") and not self.pretrain_position_aware:
             raise ValueError(f"DemoConfig.debias={self.debias!r} reads e_j from a position-aware pre-training: "
                              "set pretrain_position_aware=True or debias='learned'")

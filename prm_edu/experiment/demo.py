@@ -2,8 +2,9 @@
 
 1. Simulate the world and its logs (`prepare`).
 2. Pre-train the PV click model (DeepFM by default) and compute PV for every list (`prepare`).
-3. Train the re-rankers on the logged clicks with the list-wise loss and a learned
-   position-bias term beside each model (see `prm_edu.position_bias`); model selection
+3. Train the re-rankers on the logged clicks with the list-wise loss and a position-bias
+   term beside each model, fixed to the examination estimated on the randomized bucket
+   (`prm_edu.examination`, `prm_edu.position_bias`); model selection
    (early stopping) reads the logs only, never the true click model: by default the
    estimated gain of each epoch's orders of the validation lists, from a click model
    fitted on the randomized bucket (`prm_edu.selection`; `select="loss"`: the validation
@@ -34,7 +35,7 @@ def run(config: DemoConfig, progress: bool = True, rows: dict[str, Reranker] | N
     prepared = prepare(config, progress)
     splits = {"train": prepared.train, "valid": prepared.valid, "test": prepared.test}
     trained = train_rows(rows, splits, prm=config.prm, fit_config=replace(config.fit, seed=config.seed, progress=progress),
-                         loss=config.loss, debias=config.debias, seed=config.seed, log_examination=prepared.log_examination,
+                         loss=config.loss, debias=config.debias, seed=config.seed, examinations=prepared.examinations,
                          select=prepared.select, watch=truth_watch(prepared.world, prepared.test_log) if truth_per_epoch else None)
     scores = {"initial order": metrics.initial_order_scores(prepared.test.padding_mask),
               "pointwise (click model)": prepared.pointwise_test_logits, **trained.test_logits}

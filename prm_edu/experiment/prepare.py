@@ -22,7 +22,8 @@ from prm_edu.ctr import click_model_logits, pretrain, pv_for_lists
 from prm_edu.ctr.features import FeatureSpec, inputs_from_world
 from prm_edu.ctr.pretrain import predict_pv
 from prm_edu.data.batches import RerankBatch, concat, rerank_batch
-from prm_edu.data.world import PAD, RequestLog, World, in_initial_order
+from prm_edu.data.world import PAD, RequestLog, World, in_initial_order, initial_order
+from prm_edu.examination import PositionBasedModel, ShownLists
 from prm_edu.experiment.config import PAST_LOG_SEED_OFFSET, RANDOMIZED_BUCKET_SEED_OFFSET, DemoConfig
 from prm_edu.selection import ListClickModel, OrderValue
 
@@ -57,10 +58,19 @@ class Prepared:
     pointwise_test_logits: torch.Tensor  # (R_test, L) the click model's logits
     pretrain_valid: dict[str, float]
     log_examination: torch.Tensor  # (L,) log P(seen | position) learned in pre-training
+    examination: PositionBasedModel | None  # fitted on the randomized bucket; its log e_j is the demo's position-bias term
     seconds: dict[str, float]
     spec: FeatureSpec  # the click model's inputs
     standardize: PVStandardizer  # raw PV -> PV as the re-rankers read it
     select: OrderValue | None  # estimated gain of a re-ranker's orders of the validation lists (None: no randomized bucket)
+
+    @property
+    def examinations(self) -> dict[str, torch.Tensor]:
+        """The log e_j (L,) curves a fixed position-bias term can read, by source (see config.EXAMINATION_OF)."""
+        out = {"pretrained": self.log_examination}
+        if self.examination is not None:
+            out["estimated"] = torch.as_tensor(self.examination.log_examination, dtype=torch.float32)
+        return out
 
     def pv_of(self, user: int, items: np.ndarray, history: np.ndarray | None = None) -> torch.Tensor:
         """PV (1, n, d_pv) of one list of real items for `user`, as the re-rankers read it;
@@ -99,19 +109,33 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
     pv = standardize(pv, padding_mask)
     batches = [rerank_batch(world.item_features, log.subset(part), pv[part]) for part in parts]
     n_explore = round(config.explore_share * len(log))
-    select = None
+    select, examination = None, None
     if n_explore > 0:  # lists shown in a random order: fed to the re-ranker in the initial order, shown_at for the bias term
-        shown, shown_at = in_initial_order(world.sample_requests(n_explore, seed=config.seed + RANDOMIZED_BUCKET_SEED_OFFSET,
-                                                                 randomize=True))
+        bucket = world.sample_requests(n_explore, seed=config.seed + RANDOMIZED_BUCKET_SEED_OFFSET, randomize=True)
+        shown, shown_at = in_initial_order(bucket)
         explore_pv = standardize(pv_for_lists(result.model, world, result.spec, shown), torch.as_tensor(shown.padding_mask))
         explore = rerank_batch(world.item_features, shown, explore_pv, shown_at)
         batches[0] = concat([batches[0], explore])
+        start = time.perf_counter()
+        examination = PositionBasedModel.fit(shown_lists(world, result.model, result.spec, bucket))
+        seconds["examination"] = time.perf_counter() - start
         if config.select == "estimate":
             select = _order_value(world, result.model, result.spec, shown, explore, log.subset(parts[1]), batches[1])
     test_log = log.subset(parts[2])
     pointwise = click_model_logits(result.model, world, result.spec, test_log)
-    return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, seconds,
-                    result.spec, standardize, select)
+    return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, examination,
+                    seconds, result.spec, standardize, select)
+
+
+def shown_lists(world: World, click_model: nn.Module, spec: FeatureSpec, log: RequestLog) -> ShownLists:
+    """What `log` holds of its lists (in the order they were displayed: the initial one, or a random one for
+    a randomized bucket), with the click model's logits, for the examination estimators."""
+    ranks = np.argsort(initial_order(log), axis=1)  # (R, L) initial rank of each displayed slot; padding keeps its slot
+    shown_at = np.broadcast_to(np.arange(log.items.shape[1]), log.items.shape)  # (R, L)
+    return ShownLists(shown_at=torch.as_tensor(np.ascontiguousarray(shown_at)), ranks=torch.as_tensor(ranks),
+                      scores=torch.as_tensor(log.initial_scores), pointwise=click_model_logits(click_model, world, spec, log),
+                      category=torch.as_tensor(world.items.category[np.maximum(log.items, 0)]),
+                      clicks=torch.as_tensor(log.clicks), padding_mask=torch.as_tensor(log.padding_mask))
 
 
 def _order_value(world: World, click_model: nn.Module, spec: FeatureSpec, shown: RequestLog, explore: RerankBatch,

@@ -19,7 +19,7 @@ from prm_edu import losses
 from prm_edu.baselines import DLCM, DLCMConfig
 from prm_edu.data.batches import RerankBatch
 from prm_edu.experiment import parallel
-from prm_edu.experiment.config import DEBIAS, check_prm_changes
+from prm_edu.experiment.config import DEBIAS, EXAMINATION_OF, check_prm_changes
 from prm_edu.position_bias import WithPositionBias
 from prm_edu.prm import PRM, PRMConfig
 from prm_edu.runtime import device as default_device
@@ -99,12 +99,12 @@ def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> t
 
 
 def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss,
-                   debias: str = "learned", log_examination: torch.Tensor | None = None,
+                   debias: str = "estimated", log_examination: torch.Tensor | None = None,
                    watch: Callable[[nn.Module], dict[str, float]] | None = None,
                    select: Callable[[torch.Tensor], float] | None = None, name: str | None = None,
                    on_epoch: Callable[[dict[str, float]], None] | None = None) -> History:
     """Fit `model` on logged clicks. `debias` (one of config.DEBIAS) says how the logs' position bias is
-    handled; "pretrained" and "ipw" read e_j from `log_examination` (L,).
+    handled; "estimated", "pretrained" and "ipw" read log e_j from `log_examination` (L,).
     Early stopping: with `select` (e.g. `selection.OrderValue`, which maps the re-ranker's logits (R, L) of
     the validation lists to the estimated gain of its orders), the epoch with the highest estimate; without,
     the lowest list-wise loss on the validation lists (logged clicks, with the position-bias term).
@@ -113,7 +113,7 @@ def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit
     `name` labels the progress bar (default: the model's class, e.g. PRM); `on_epoch` as in `train.fit`."""
     if debias not in DEBIAS:
         raise ValueError(f"debias must be one of {DEBIAS}, got {debias!r}")
-    if debias in ("pretrained", "ipw") and log_examination is None:
+    if debias in EXAMINATION_OF and log_examination is None:
         raise ValueError(f"debias={debias!r} needs log_examination")
     loss_fn = list_loss(loss)
     device = next(model.parameters()).device
@@ -122,9 +122,9 @@ def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit
         weight = torch.exp(-log_examination)  # (L,) 1 / e_j
         train = replace(train, labels=train.labels * weight[train.shown_at])
         valid = replace(valid, labels=valid.labels * weight[valid.shown_at])
-    with_bias_term = debias in ("learned", "pretrained")
+    with_bias_term = debias in ("estimated", "learned", "pretrained")
     if with_bias_term:
-        model = WithPositionBias(model, train.x.shape[1], log_examination if debias == "pretrained" else None).to(device)
+        model = WithPositionBias(model, train.x.shape[1], None if debias == "learned" else log_examination).to(device)
     valid_on_device = valid.to(device)
 
     def validate(m: nn.Module) -> dict[str, float]:
@@ -161,16 +161,24 @@ class Trained:
 
 
 def train_rows(rows: dict[str, Reranker], splits: dict[str, RerankBatch], *, prm: dict, fit_config: FitConfig, loss,
-               debias: str, seed: int, log_examination: torch.Tensor | None = None,
+               debias: str, seed: int, examinations: dict[str, torch.Tensor] | None = None,
                select: Callable[[torch.Tensor], float] | None = None,
                watch: Callable[[nn.Module, RerankBatch], dict[str, float]] | None = None,
                workers: int | None = None) -> Trained:
     """Train every row on `splits` ("train", "valid", "test", with PV; rows that are not personalized
-    read them without) and score the test lists. Each model's weights are drawn from `seed`.
+    read them without) and score the test lists. Each model's weights are drawn from `seed`. A row whose
+    debias reads a log e_j curve takes it from `examinations` (e.g. `Prepared.examinations`; see
+    config.EXAMINATION_OF).
     `select` and `watch` as in `train_reranker`; `watch` also gets the row's test lists.
     `workers` rows train at once, side by side (None: `parallel.workers`, one per core on the CPU);
     `fit_config.progress` shows one bar per row."""
     without_pv = {name: batch.without_pv() for name, batch in splits.items()}
+    examinations = examinations or {}
+    for name, row in rows.items():
+        source = EXAMINATION_OF.get(row.debias or debias)
+        if source is not None and source not in examinations:
+            raise ValueError(f"train_rows: row {name!r} (debias={row.debias or debias!r}) reads the {source!r} examination; "
+                             f"examinations has {sorted(examinations)}")
     models, jobs = {}, {}
     for name, row in rows.items():
         data = splits if row.personalized else without_pv
@@ -185,7 +193,8 @@ def train_rows(rows: dict[str, Reranker], splits: dict[str, RerankBatch], *, prm
         def job(on_epoch, name=name, row=row, data=data, row_watch=row_watch):
             model = models[name]
             history = train_reranker(model, data["train"], data["valid"], replace(fit_config, progress=False), row.loss or loss,
-                                     row.debias or debias, log_examination, row_watch, select, name, on_epoch)
+                                     row.debias or debias, examinations.get(EXAMINATION_OF.get(row.debias or debias)),
+                                     row_watch, select, name, on_epoch)
             return history, model.state_dict(), logits_of(model, data["test"])
 
         jobs[name] = job
