@@ -128,6 +128,16 @@ def logit_position_term(lists: ShownLists) -> np.ndarray:
     return (fitted.alpha - fitted.alpha[0]).double().numpy()
 
 
+def pbm_negative_log_likelihood(log_e: torch.Tensor, z: torch.Tensor, position: torch.Tensor, clicks: torch.Tensor) -> torch.Tensor:
+    """The position-based model's loss, the mean over N impressions of
+    -[y log(e_j sigmoid(z)) + (1 - y) log(1 - e_j sigmoid(z))]: `log_e` (L,), `z` (N,) the item terms,
+    `position` (N,) where each was displayed, `clicks` (N,) 0 or 1. Computed in logs (logsigmoid), so a
+    very negative z gives no log(0)."""
+    log_p = log_e[position] + F.logsigmoid(z)  # (N,) log P(click)
+    log_not = torch.log1p(-torch.exp(log_p).clamp(max=1 - 1e-9))  # (N,) log P(no click)
+    return -(clicks * log_p + (1 - clicks) * log_not).mean()
+
+
 def knots(length: int) -> np.ndarray:
     """The positions where log e_j may bend: 0, 1, 2, 4, 8, ... and the last one, L-1."""
     points = [0] + [2**k for k in range(int(np.log2(max(length - 1, 1))) + 1)] + [length - 1]
@@ -184,9 +194,7 @@ class PositionBasedModel:
         def closure() -> torch.Tensor:
             optimizer.zero_grad()
             z = weights[0] + features @ weights[1:] + (delta[r] - delta[0] if reads == "rank" else 0.0)  # (N,)
-            log_p = log_e()[j] + F.logsigmoid(z)  # (N,) log P(click)
-            log_not = torch.log1p(-torch.exp(log_p).clamp(max=1 - 1e-9))  # (N,) log P(no click)
-            loss = -(y * log_p + (1 - y) * log_not).mean()
+            loss = pbm_negative_log_likelihood(log_e(), z, j, y)
             loss.backward()
             return loss
 

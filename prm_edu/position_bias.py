@@ -1,33 +1,26 @@
-"""Position bias in logged clicks: measuring it, and keeping it out of a re-ranker.
+"""Position bias in logged clicks: keeping it out of a re-ranker.
 
 Logged clicks depend on where an item was shown: items at the top are looked at more.
 A re-ranker trained to predict logged clicks learns that too, and then re-ranks every
 list back towards the order it was logged in. The tools here:
 
-1. `WithPositionBias`: one logit beta_j per position added to the model's logits during
-   training only (as PAL, Guo et al., RecSys 2019), so that a softmax over the list
-   models P(click) = e_j * attractiveness and the model's own logits, used alone to
-   re-rank, are left with what the item is worth in its list. beta is learned, or fixed
-   to a measured log e_j. Caveat: a model that sees positions itself (PRM's position
-   embedding) can express the same effect, and when beta is learned beside it, it can
-   keep part of it (benchmarks/README.md has the measurements). The randomized bucket, where the
-   displayed position differs from the initial rank, tells the two apart; the demo learns
-   beta (its default). Fixing beta to the e_j measured in pre-training is the other
-   choice; it breaks when that e_j absorbs more than the position bias (with a
-   personalized initial ranker, the ranker's ordering and the list context, which both
-   fall with position, make it too steep).
-   A learned beta has the same limit, reached over epochs: on the randomized bucket it
-   learns everything that falls with the displayed position, the list context of a
-   random order included, and the closer it gets, the less of the initial ranks stays in
-   the model's own logits. The loss on logged lists cannot see this (there beta and the
-   position embedding read the same position); `prm_edu.selection` estimates what the
-   re-ranking earns instead, and the demo stops on that.
-2. `estimate_examination`: e_j read off a randomized bucket, requests whose lists were
-   shown in a random order (Joachims et al., WSDM 2017), smoothed to be non-increasing
-   (pool adjacent violators). There the items do not depend on the position, so the
-   click rate at position j follows e_j, but only if nothing else varies with the
-   position. In the simulated world the list-context effect does (lower slots have more
-   same-category items above them), so the estimate falls faster than e_j.
+1. `WithPositionBias`: one logit beta_j per displayed position added to the model's
+   logits during training only (as PAL, Guo et al., RecSys 2019), so that a softmax over
+   the list models P(click) proportional to e_j * exp(model's logit), and the model's own
+   logits, used alone to re-rank, are left with what the item is worth in its list.
+   beta must hold the examination log e_j and nothing else. Fixed to an estimate of it
+   (the demo's default: the position-based click model of `prm_edu.examination`, fitted
+   on the randomized bucket), it does. Learned from zero beside the model, it learns
+   more: on the randomized bucket (lists shown in a random order, where the displayed
+   position differs from the initial rank) everything that falls with the displayed
+   position lands in beta, the list context of a random order included, and over epochs
+   the model's own logits lose the initial ranks (benchmarks/README.md, "What the
+   position-bias term learns"; notebook 06).
+2. `estimate_examination`: e_j read off the click rate per position of a randomized
+   bucket (Joachims et al., WSDM 2017), smoothed to be non-increasing (pool adjacent
+   violators). There the items do not depend on the position, but the list context does
+   (lower slots have more same-category items above them), so this curve falls much
+   faster than e_j; `prm_edu.examination` has it beside better estimators.
 """
 
 from __future__ import annotations
@@ -66,7 +59,7 @@ def estimate_examination(randomized: RequestLog) -> np.ndarray:
 class WithPositionBias(nn.Module):
     """A re-ranker whose training logits get beta[position] added; re-rank with `.model` alone.
 
-    `log_examination` (L,) fixes beta = log e_j (measured); None learns beta from the logs.
+    `log_examination` (L,) fixes beta = log e_j (estimated, `prm_edu.examination`); None learns beta from the logs.
     """
 
     def __init__(self, model: nn.Module, max_len: int, log_examination: torch.Tensor | None = None) -> None:

@@ -99,12 +99,14 @@ def logits_of(model: nn.Module, batch: RerankBatch, batch_size: int = 1024) -> t
 
 
 def train_reranker(model: nn.Module, train: RerankBatch, valid: RerankBatch, fit_config: FitConfig, loss,
-                   debias: str = "estimated", log_examination: torch.Tensor | None = None,
+                   debias: str = "learned", log_examination: torch.Tensor | None = None,
                    watch: Callable[[nn.Module], dict[str, float]] | None = None,
                    select: Callable[[torch.Tensor], float] | None = None, name: str | None = None,
                    on_epoch: Callable[[dict[str, float]], None] | None = None) -> History:
     """Fit `model` on logged clicks. `debias` (one of config.DEBIAS) says how the logs' position bias is
-    handled; "estimated", "pretrained" and "ipw" read log e_j from `log_examination` (L,).
+    handled; "estimated", "pretrained" and "ipw" read log e_j from `log_examination` (L,). The default,
+    "learned", needs no curve and suits a short run; the demo passes "estimated" with the examination of
+    its randomized bucket (`Prepared.examinations`), since a beta learned over many epochs learns too much.
     Early stopping: with `select` (e.g. `selection.OrderValue`, which maps the re-ranker's logits (R, L) of
     the validation lists to the estimated gain of its orders), the epoch with the highest estimate; without,
     the lowest list-wise loss on the validation lists (logged clicks, with the position-bias term).
