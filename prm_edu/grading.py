@@ -31,6 +31,7 @@ EXERCISES = {
     "fm_interaction": "prm_edu.ctr.fm",
     "input_layer": "prm_edu.prm.input_layer",
     "listwise_loss": "prm_edu.losses",
+    "examination": "prm_edu.examination",
 }
 
 
@@ -268,3 +269,77 @@ def check_input_layer_weights(student, seed: int = 0) -> None:
                                exercise="input_layer"), "E")
     if got.shape != expected.shape or not torch.allclose(got, expected.double(), atol=1e-5):
         raise AssertionError("your E differs from prm_edu's InputLayer with the same weights")
+
+
+def examination_bucket(lists) -> dict[str, torch.Tensor]:
+    """A randomized bucket (`prm_edu.examination.ShownLists`) as the examination exercise hands it to
+    students: flat (N,) tensors over its real slots, float64 where a float: "position" (where each was
+    displayed), "rank" (its initial rank), "pointwise" (the click model's logit s), "above" (same-category
+    items displayed above), "in_list" (same-category items anywhere else in the list), "clicks"."""
+    shown = lists.in_display_order()
+    real = ~shown["padding_mask"]
+    out = {"position": shown["shown_at"][real], "rank": shown["ranks"][real]}
+    return out | {name: shown[key][real].double() for name, key in
+                  (("pointwise", "pointwise"), ("above", "above"), ("in_list", "in_list"), ("clicks", "clicks"))}
+
+
+def _pbm_inputs(seed: int, extreme: bool):
+    """log e (L,) non-increasing from 0, z (N,), positions (N,) and clicks (N,) drawn from the model."""
+    g = torch.Generator().manual_seed(seed)
+    length, n = 8, 300
+    log_e = -torch.cat([torch.zeros(1, dtype=torch.float64), torch.rand(length - 1, generator=g, dtype=torch.float64).cumsum(0)])
+    z = 2 * torch.randn(n, generator=g, dtype=torch.float64)
+    if extreme:  # items nobody clicks: sigmoid(z) underflows to 0 in float64, log(sigmoid(z)) must not
+        z[: n // 10] = -800.0
+    position = torch.randint(length, (n,), generator=g)
+    clicks = (torch.rand(n, generator=g, dtype=torch.float64) < torch.exp(log_e[position]) * torch.sigmoid(z)).double()
+    return log_e, z, position, clicks
+
+
+def check_pbm_nll(student, seed: int = 0, extreme: bool = False) -> None:
+    """`student(log_e, z, position, clicks)` must equal the position-based model's negative log-likelihood
+    (`prm_edu.examination.pbm_negative_log_likelihood`), a mean over impressions."""
+    from prm_edu.examination import pbm_negative_log_likelihood
+
+    log_e, z, position, clicks = _pbm_inputs(seed, extreme)
+    expected = pbm_negative_log_likelihood(log_e, z, position, clicks)
+    got = _as_tensor(_call(student, log_e, z, position, clicks, exercise="examination"), "the loss")
+    if got.ndim != 0:
+        raise AssertionError(f"return one number, a 0-d tensor (the mean over impressions), got shape {tuple(got.shape)}")
+    if not torch.isfinite(got):
+        raise AssertionError("the loss is not finite: for items with a very negative z, sigmoid(z) is 0 and log(0) = -inf; "
+                             "use torch.nn.functional.logsigmoid(z) for log sigmoid(z)")
+    if torch.isclose(got, -expected, atol=1e-6):
+        raise AssertionError("the sign is flipped: the loss is the NEGATIVE log-likelihood")
+    if torch.isclose(got, expected * len(z), atol=1e-6):
+        raise AssertionError("take the mean over impressions, not the sum")
+    additive = torch.nn.functional.binary_cross_entropy_with_logits(z + log_e[position], clicks)
+    if torch.isclose(got, additive, atol=1e-6):
+        raise AssertionError("that is sigmoid(z + log e_j), a logit-additive position term; the model is e_j * sigmoid(z)")
+    if not torch.isclose(got, expected, atol=1e-6):
+        raise AssertionError(f"the loss is {got.item():.5f}, expected {expected.item():.5f}: the mean over impressions of "
+                             "-[y log(e_j sigmoid(z)) + (1 - y) log(1 - e_j sigmoid(z))]")
+
+
+def check_examination_fit(student, lists, tolerance: float = 0.25) -> None:
+    """`student(bucket, length)` fits the examination on a randomized bucket (`examination_bucket(lists)`) and
+    returns log e_j (L,), 0 at the top; it must lie within `tolerance` (mean absolute difference over the
+    positions) of the library's position-based model fitted on the same bucket."""
+    from prm_edu.examination import PositionBasedModel
+
+    length = lists.length
+    got = _as_tensor(_call(student, examination_bucket(lists), length, exercise="examination"), "your log e_j")
+    if tuple(got.shape) != (length,):
+        raise AssertionError(f"return log e_j for the {length} positions, shape ({length},), got {tuple(got.shape)}")
+    if not torch.isfinite(got).all():
+        raise AssertionError("your log e_j has NaN or infinite values")
+    if abs(float(got[0])) > 1e-6:
+        raise AssertionError(f"log e_0 must be 0 (the examination is relative to the top position), got {float(got[0]):.3f}")
+    reference = torch.as_tensor(PositionBasedModel.fit(lists).log_examination)
+    gap = float((got - reference).abs().mean())
+    if gap > tolerance:
+        steeper = float(got[-1]) < float(reference[-1])
+        raise AssertionError(f"your log e_j is {gap:.2f} from the position-based model's on average (at most {tolerance} passes); "
+                             f"at the bottom yours is {float(got[-1]):.2f}, the model's {float(reference[-1]):.2f}"
+                             + (": steeper. Is the list context in your item term z, both the same-category items above "
+                                "and those in the list?" if steeper else ""))

@@ -144,3 +144,57 @@ def test_the_rest_of_the_library_stays_free_to_use():
     trained_loss(z, y, m).backward()  # the wrapper lets gradients flow
     with pytest.raises(AssertionError, match="listwise_softmax_nll"):
         grading.own_work(listwise_softmax_nll, "listwise_loss")(z, y, m)
+
+
+# --- the examination exercise ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bucket_lists():
+    """A randomized bucket of a small world with its click model, as the exercise builds it."""
+    from prm_edu.experiment import demo_config
+    from prm_edu.experiment.prepare import prepare, shown_lists
+
+    prepared = prepare(demo_config(fast=True, seed=0), progress=False)
+    world = prepared.world
+    return shown_lists(world, prepared.click_model, prepared.spec, world.sample_requests(4000, seed=0, randomize=True))
+
+
+def test_the_examination_solution_passes_and_its_mistakes_are_named(bucket_lists):
+    answer = solution("examination")
+    nll, fit = answer["pbm_nll"], answer["fit_log_examination"]
+    grading.check_pbm_nll(nll)
+    grading.check_pbm_nll(nll, seed=5, extreme=True)
+    grading.check_examination_fit(fit, bucket_lists)
+
+    def naive(log_e, z, position, clicks):  # log of a product: log(0) for items nobody clicks
+        p = torch.exp(log_e[position]) * torch.sigmoid(z)
+        return -(clicks * torch.log(p) + (1 - clicks) * torch.log(1 - p)).mean()
+
+    grading.check_pbm_nll(naive)  # right on ordinary inputs ...
+    with pytest.raises(AssertionError, match="logsigmoid"):
+        grading.check_pbm_nll(naive, seed=5, extreme=True)  # ... not where sigmoid(z) underflows
+    additive = lambda e, z, j, y: torch.nn.functional.binary_cross_entropy_with_logits(z + e[j], y)  # noqa: E731
+    for student, message in [(additive, "logit-additive"), (lambda *a: -nll(*a), "sign is flipped"),
+                             (lambda e, z, j, y: nll(e, z, j, y) * len(z), "mean over impressions"),
+                             (lambda e, z, j, y: nll(e, z, j, y).reshape(1), "0-d tensor")]:
+        with pytest.raises(AssertionError, match=message):
+            grading.check_pbm_nll(student)
+
+    def without_context(bucket, length):  # the item term forgets the list context: e_j takes its fall
+        return fit({**bucket, "above": torch.zeros_like(bucket["above"]), "in_list": torch.zeros_like(bucket["in_list"])}, length)
+
+    with pytest.raises(AssertionError, match="steeper. Is the list context in your item term"):
+        grading.check_examination_fit(without_context, bucket_lists)
+    with pytest.raises(AssertionError, match="log e_0 must be 0"):
+        grading.check_examination_fit(lambda b, n: fit(b, n) - 1.0, bucket_lists)
+    with pytest.raises(AssertionError, match=r"shape \(30,\)"):
+        grading.check_examination_fit(lambda b, n: fit(b, n)[1:], bucket_lists)
+
+
+def test_an_examination_answer_that_calls_the_library_gets_nothing(bucket_lists):
+    from prm_edu.examination import PositionBasedModel, pbm_negative_log_likelihood
+
+    with pytest.raises(AssertionError, match="prm_edu.examination.pbm_negative_log_likelihood"):
+        grading.check_pbm_nll(pbm_negative_log_likelihood)
+    with pytest.raises(AssertionError, match="your answer calls prm-edu's own prm_edu.examination"):
+        grading.check_examination_fit(lambda b, n: torch.as_tensor(PositionBasedModel.fit(bucket_lists).log_examination), bucket_lists)
