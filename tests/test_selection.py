@@ -95,4 +95,4 @@ def test_demo_config_checks_the_stopping_rule():
         DemoConfig(select="truth")
     with pytest.raises(ValueError, match="explore_share"):
         DemoConfig(explore_share=0.0)
-    assert DemoConfig(explore_share=0.0, select="loss").select == "loss"
+    assert DemoConfig(explore_share=0.0, select="loss", debias="learned").select == "loss"  # the default debias needs the bucket too
