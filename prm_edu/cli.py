@@ -1,6 +1,7 @@
 """The `prm-edu` command.
 
-    prm-edu demo [--fast] [--seeds N] [--ablations] [--world personalized|item-only] [--select estimate|loss] [--out DIR]
+    prm-edu demo [--fast] [--seeds N] [--ablations] [--world personalized|item-only] [--select estimate|loss]
+                 [--debias estimated|learned|pretrained|ipw|none] [--out DIR]
     prm-edu movielens [--source PATH] [--seeds N] [--fast]
     prm-edu device
 
@@ -28,12 +29,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from prm_edu.data.world import RANKERS
-from prm_edu.experiment.config import SELECT, demo_config, movielens_config
+from prm_edu.experiment.config import DEBIAS, SELECT, demo_config, movielens_config
 from prm_edu.experiment.demo import run
 from prm_edu.experiment.evaluate import mean_and_spread, paired_differences
 from prm_edu.experiment.rerankers import ABLATION_ROWS, MAIN_ROWS
 from prm_edu.runtime import device, fast_mode
 
+DEBIAS_WORDS = {"estimated": "fixed to the examination the position-based click model finds on the randomized bucket",
+                "learned": "learned from zero beside each model", "pretrained": "fixed to the pre-training's examination (PAL)",
+                "ipw": "none; clicks weighted by 1 / e_j of the pre-training", "none": "none"}
 STOPPING_RULES = {"estimate": "the estimated gain of its orders of the validation lists (a click model of the randomized bucket)",
                   "loss": "the list-wise loss on the logged validation lists"}
 
@@ -69,10 +73,11 @@ def _figures(result: dict, out: Path) -> list[Path]:
 
 
 def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress: bool = True, ranker: str = "personalized",
-             select: str = "estimate") -> str:
+             select: str = "estimate", debias: str = "estimated") -> str:
     rows = {**MAIN_ROWS, **(ABLATION_ROWS if ablations else {})}
     start = time.perf_counter()
-    results = [run(replace(demo_config(fast, seed, ranker), select=select), progress=progress, rows=rows) for seed in range(seeds)]
+    results = [run(replace(demo_config(fast, seed, ranker), select=select, debias=debias), progress=progress, rows=rows)
+               for seed in range(seeds)]
     elapsed = time.perf_counter() - start
     mean, spread = mean_and_spread([r["rows"] for r in results])
     spread = spread if seeds > 1 else None
@@ -84,6 +89,7 @@ def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress
         f"{seeds} seed(s){', mean±std' if seeds > 1 else ''}",
         f"PV click model: {config.click_model.model}, validation AUC {results[0]['pretrain_valid']['auc']:.4f}",
         f"each re-ranker's epoch chosen by {STOPPING_RULES[select]} (never by the true click model)",
+        f"position-bias term in training: {DEBIAS_WORDS[debias]}",
         "",
         format_table(mean, spread),
         "",
@@ -135,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="the world's initial ranker: personalized (default, the paper's setting) or item-only")
     demo.add_argument("--select", choices=SELECT, default="estimate",
                       help="how each re-ranker's epoch is chosen: estimate (default; prm_edu.selection) or loss (logged validation loss)")
+    demo.add_argument("--debias", choices=DEBIAS, default="estimated",
+                      help="the position-bias term in training: estimated (default; fixed to the examination of the randomized "
+                           "bucket, prm_edu.examination), learned, pretrained, ipw or none")
     demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="folder for the figures (default outputs/demo)")
     demo.add_argument("--no-figures", action="store_true", help="draw no figures")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -152,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
             out = None if args.no_figures else args.out
             print(run_demo(args.fast or fast_mode(), args.seeds, args.ablations, out, progress=not args.quiet, ranker=args.world,
-                           select=args.select))
+                           select=args.select, debias=args.debias))
         elif args.command == "movielens":
             if args.seeds < 1:
                 raise ValueError(f"--seeds must be >= 1, got {args.seeds}")

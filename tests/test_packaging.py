@@ -46,6 +46,7 @@ def test_demo_fast_prints_the_table_and_draws_figures(capsys, tmp_path):
         assert row in out
     for column in ["P@5", "P@10", "MAP@5", "MAP@10", "MAP@30", "NDCG@10", "clicks/list", "oracle gain"]:
         assert column in out
+    assert "position-bias term in training: fixed to the examination" in out  # the default
     assert (tmp_path / "learning_curves.png").stat().st_size > 1000
     assert (tmp_path / "attention_prm_personalized.png").stat().st_size > 1000
 
@@ -56,6 +57,9 @@ def test_demo_bad_argument_is_a_clear_error(capsys):
     with pytest.raises(SystemExit):
         cli.main(["demo", "--world", "popularity"])
     assert "personalized" in capsys.readouterr().err  # argparse names the choices
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--debias", "magic"])
+    assert "estimated" in capsys.readouterr().err
 
 
 def test_paired_differences_say_when_a_claim_holds_over_seeds():
