@@ -54,14 +54,15 @@ VARIANTS = ("estimated", "learned", "true", "click-rate", "none")
 DEMO_EPOCHS, DEMO_PATIENCE = 15, 2  # the demo's stopping rule (RERANK_FIT)
 
 
-def demo_choice(estimates: list[float], epochs: int = DEMO_EPOCHS, patience: int = DEMO_PATIENCE) -> int:
-    """The epoch (0-based) the demo keeps: the best estimate, training ending once more than `patience` epochs
-    in a row bring no better one (as `train.fit`)."""
+def demo_choice(values: list[float], epochs: int = DEMO_EPOCHS, patience: int = DEMO_PATIENCE, mode: str = "max") -> int:
+    """The epoch (0-based) a stopping rule keeps: the best value (highest for "max", lowest for "min"), training
+    ending once more than `patience` epochs in a row bring no better one (as `train.fit`)."""
+    sign = 1.0 if mode == "max" else -1.0
     best, since = 0, 0
-    for epoch, value in enumerate(estimates[:epochs]):
-        if value > estimates[best] or epoch == 0:
+    for epoch, value in enumerate(values[:epochs]):
+        if epoch > 0 and sign * value > sign * values[best]:
             best, since = epoch, 0
-        else:
+        elif epoch > 0:
             since += 1
             if since > patience:
                 break
@@ -142,26 +143,49 @@ def report() -> None:
     print(f"Measured on {machine()}; {len(runs)} runs\n")
     keys = sorted({(r["variant"], r["scale"]) for r in runs}, key=lambda k: (VARIANTS.index(k[0]), k[1]))
     shown = [1, 2, 3, 5, 10, 15, 20, 25, 30]
-    rows, checks = [], []
+    rows, checks, rules = [], [], []
     for variant, scale in keys:
         mine = [r for r in runs if (r["variant"], r["scale"]) == (variant, scale)]
         shares = [[e["share"] for e in r["epochs"]] for r in mine]
         n = min(len(s) for s in shares)
         mean = np.mean([s[:n] for s in shares], axis=0)
         rows.append([variant, f"{scale}x", str(len(mine)), *(f"{mean[e - 1]:.2f}" if e <= n else "" for e in shown)])
+        picks = {"the estimate (the demo)": [], "the logged loss": [], "epoch 5": [], "epoch 10": [], "epoch 15": [], "best (truth)": []}
         for r, s in zip(mine, shares):
             best = max(s)
             worst_late = min(s[4:]) if len(s) > 4 else float("nan")
             chosen = demo_choice([e["estimate"] for e in r["epochs"]])
+            by_loss = demo_choice([e["loss"] for e in r["epochs"]], mode="min")
             beta_error = np.abs(np.array(r["beta"]) - np.array(r["true log e"])).mean()
             checks.append([variant, f"{scale}x", str(r["seed"]), f"{best:.3f} (epoch {int(np.argmax(s)) + 1})", f"{worst_late:.3f}",
                            "yes" if best - worst_late <= 0.05 else "no", f"{chosen + 1}", f"{s[chosen]:.3f}", f"{s[chosen] - best:+.3f}",
                            "yes" if best - s[chosen] <= 0.03 else "no", f"{beta_error:.3f}"])
+            for name, epoch in (("the estimate (the demo)", chosen), ("the logged loss", by_loss), ("epoch 5", 4), ("epoch 10", 9),
+                                ("epoch 15", 14)):
+                if epoch < len(s):
+                    picks[name].append(s[epoch])
+            picks["best (truth)"].append(best)
+        rules.append([variant, f"{scale}x", *(f"{np.mean(v):.3f} ± {np.std(v):.3f}" if v else "" for v in picks.values())])
     print("True share of the oracle's gain per epoch (mean over seeds):\n")
     print(markdown_table(["beta", "log", "seeds", *(f"epoch {e}" for e in shown)], rows))
     print("\nPer run: no collapse (every epoch from 5 on within 0.05 of the best), and the demo's stopping rule:\n")
     print(markdown_table(["beta", "log", "seed", "best share", "lowest share from epoch 5", "within 0.05", "demo's epoch",
                           "its share", "minus best", "within 0.03", "MAE of beta vs true log e"], checks))
+    print("\nTrue share of the epoch each rule keeps (mean ± std over seeds; the rules read logs only, 'best' the truth):\n")
+    print(markdown_table(["beta", "log", "the estimate (the demo's rule)", "the logged loss (same patience)", "epoch 5", "epoch 10",
+                          "epoch 15", "best epoch (truth, not a rule)"], rules))
+    scales = sorted({k[1] for k in keys})
+    if "estimated" in {k[0] for k in keys} and len(scales) > 1:
+        first, last = scales[0], scales[-1]
+        by = {(r["scale"], r["seed"]): r for r in runs if r["variant"] == "estimated"}
+        diffs = []
+        for (scale, seed), r in by.items():
+            if scale == last and (first, seed) in by:
+                pick = lambda run: run["epochs"][demo_choice([e["estimate"] for e in run["epochs"]])]["share"]  # noqa: E731
+                diffs.append(pick(r) - pick(by[(first, seed)]))
+        if diffs:
+            print(f"\nestimated beta, the demo's rule: {last}x minus {first}x, paired by seed: {np.mean(diffs):+.3f} ± {np.std(diffs):.3f} "
+                  f"({len(diffs)} seeds)")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from prm_edu.position_bias import non_increasing
+from prm_edu.position_bias import examination_from_click_rates
 from prm_edu.selection import ListClickModel, same_group_above
 
 READS = ("rank", "score")  # what a PositionBasedModel's item term reads of the initial ranker
@@ -111,14 +111,10 @@ def click_rate_curve(lists: ShownLists) -> np.ndarray:
     non-increasing (pool adjacent violators; see `position_bias.estimate_examination`)."""
     if not lists.randomized:
         raise ValueError("click_rate_curve: every list was shown in its initial order; it needs a randomized bucket")
-    _check_positions(lists, "click_rate_curve")
     real = ~lists.padding_mask
-    shown = torch.bincount(lists.shown_at[real], minlength=lists.length).double().numpy()  # (L,)
+    shown = torch.bincount(lists.shown_at[real], minlength=lists.length).double().numpy()  # (L,) impressions per position
     clicked = torch.bincount(lists.shown_at[real], weights=lists.clicks[real].double(), minlength=lists.length).numpy()
-    if clicked[0] <= 0:
-        raise ValueError("click_rate_curve: no clicks at the first position; the randomized log is too small")
-    smooth = non_increasing(clicked / shown, shown)
-    return np.log(np.maximum(smooth, 1e-3 * smooth[0]) / smooth[0])
+    return np.log(examination_from_click_rates(shown, clicked, "click_rate_curve"))
 
 
 def logit_position_term(lists: ShownLists) -> np.ndarray:

@@ -46,12 +46,17 @@ def non_increasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def estimate_examination(randomized: RequestLog) -> np.ndarray:
     """e_j (L,), relative to position 0, from a log whose lists were shown in random order."""
     real = ~randomized.padding_mask  # (R, L)
-    shown = real.sum(axis=0)  # (L,) impressions per position
+    return examination_from_click_rates(real.sum(axis=0), randomized.clicks.sum(axis=0), "estimate_examination")
+
+
+def examination_from_click_rates(shown: np.ndarray, clicked: np.ndarray, where: str) -> np.ndarray:
+    """e_j (L,) relative to position 0 from impressions `shown` and clicks `clicked` per position (L,): the click
+    rate, made non-increasing (pool adjacent violators) and floored at a thousandth of the top's."""
     if (shown == 0).any():
-        raise ValueError("estimate_examination: some position was never shown in the randomized log")
-    ctr = randomized.clicks.sum(axis=0) / shown  # (L,)
+        raise ValueError(f"{where}: some position was never shown in the randomized log")
+    ctr = clicked / shown  # (L,)
     if ctr[0] <= 0:
-        raise ValueError("estimate_examination: no clicks at the first position; the randomized log is too small")
+        raise ValueError(f"{where}: no clicks at the first position; the randomized log is too small")
     smooth = non_increasing(ctr, shown.astype(float))
     return np.maximum(smooth, 1e-3 * smooth[0]) / smooth[0]
 
