@@ -216,6 +216,29 @@ class PositionBasedModel:
         return torch.empty_like(p).scatter_(1, display, p)  # back to the slots' order
 
 
+    def expected_clicks(self, order: torch.Tensor, ranks: torch.Tensor, pointwise: torch.Tensor, category: torch.Tensor,
+                        padding_mask: torch.Tensor) -> torch.Tensor:
+        """Expected clicks (R,) of each list displayed in `order` (R, L): slot indices, top first, padding last;
+        the other tensors (R, L) in slot order. The contract of `selection.ListClickModel.expected_clicks`, so that
+        `selection.OrderValue` can judge new orders with this model (reads="rank" only)."""
+        if self.reads != "rank":
+            raise ValueError("PositionBasedModel.expected_clicks: a model that reads the initial ranker's score cannot judge "
+                             "new orders from ranks; fit it with reads='rank'")
+        length = order.shape[1]
+        if length > len(self.log_examination):
+            raise ValueError(f"PositionBasedModel.expected_clicks: lists of {length} slots, the model was fitted on "
+                             f"{len(self.log_examination)} positions")
+        take = lambda t: t.gather(1, order)  # noqa: E731  (R, L) in display order
+        shown_mask = take(padding_mask)
+        above = same_group_above(take(category), shown_mask)
+        in_list = above + same_group_above(take(category).flip(1), shown_mask.flip(1)).flip(1)
+        k = self.item_weights
+        z = (k["b"] + k["w"] * take(pointwise).double() + torch.as_tensor(self.delta)[take(ranks)] + k["gamma"] * above
+             + k["kappa"] * in_list)
+        p = torch.as_tensor(np.exp(self.log_examination[:length])) * torch.sigmoid(z)  # (R, L)
+        return p.masked_fill(shown_mask, 0.0).sum(dim=1).float()
+
+
 def position_based_model(lists: ShownLists) -> np.ndarray:
     """log e_j (L,) of the position-based model fitted on a randomized bucket (the demo's estimate)."""
     return PositionBasedModel.fit(lists, reads="rank").log_examination

@@ -111,7 +111,7 @@ class OrderValue:
     """The stopping rule's number: estimated clicks per list of a re-ranker's orders of some lists, minus
     those of the initial order (> 0: the re-ranking is estimated to earn more than the initial order)."""
 
-    click_model: ListClickModel
+    click_model: ListClickModel  # or anything with its `expected_clicks` (e.g. examination.PositionBasedModel)
     ranks: torch.Tensor  # (R, L) of the lists judged
     pointwise: torch.Tensor  # (R, L)
     category: torch.Tensor  # (R, L)

@@ -112,3 +112,19 @@ def test_bad_inputs_raise_value_errors():
         PositionBasedModel.fit(never_last)
     with pytest.raises(ValueError, match="initial order"):
         click_rate_curve(ShownLists(**{**fields, "shown_at": fields["ranks"]}))
+
+
+def test_expected_clicks_of_an_order_follow_the_fitted_model():
+    """`expected_clicks` (selection.OrderValue's contract) of the order the lists were shown in is the sum of
+    `click_probability`; moving every item of a category down changes what the context costs."""
+    lists = synthetic(randomized=True, n_lists=2000)
+    fitted = PositionBasedModel.fit(lists)
+    shown_order = torch.argsort(lists.shown_at, dim=1)  # (R, L) the slot displayed at each position
+    got = fitted.expected_clicks(shown_order, lists.ranks, lists.pointwise, lists.category, lists.padding_mask)
+    assert torch.allclose(got.double(), fitted.click_probability(lists).sum(dim=1), atol=1e-5)
+    by_rank = torch.argsort(lists.ranks, dim=1)  # the initial order: higher scores first, and the scores carry the appeal
+    better = fitted.expected_clicks(by_rank, lists.ranks, lists.pointwise, lists.category, lists.padding_mask)
+    assert better.mean() > got.mean() + 0.05
+    with pytest.raises(ValueError, match="reads='rank'"):
+        PositionBasedModel.fit(lists, reads="score").expected_clicks(by_rank, lists.ranks, lists.pointwise, lists.category,
+                                                                     lists.padding_mask)
