@@ -151,7 +151,8 @@ def report() -> None:
         n = min(len(s) for s in shares)
         mean = np.mean([s[:n] for s in shares], axis=0)
         rows.append([variant, f"{scale}x", str(len(mine)), *(f"{mean[e - 1]:.2f}" if e <= n else "" for e in shown)])
-        picks = {"the estimate (the demo)": [], "the PBM's estimate": [], "the logged loss": [], "epoch 5": [], "epoch 10": [], "epoch 15": [], "best (truth)": []}
+        rule_names = ["the estimate (the demo)", "the PBM's estimate", "the logged loss", "epoch 5", "epoch 10", "epoch 15", "best (truth)"]
+        picks = {name: [] for name in rule_names}
         for r, s in zip(mine, shares):
             best = max(s)
             worst_late = min(s[4:]) if len(s) > 4 else float("nan")
@@ -162,8 +163,7 @@ def report() -> None:
                            "yes" if best - worst_late <= 0.05 else "no", f"{chosen + 1}", f"{s[chosen]:.3f}", f"{s[chosen] - best:+.3f}",
                            "yes" if best - s[chosen] <= 0.03 else "no", f"{beta_error:.3f}"])
             by_pbm = demo_choice([e["estimate (PBM)"] for e in r["epochs"]]) if "estimate (PBM)" in r["epochs"][0] else len(s)
-            for name, epoch in (("the estimate (the demo)", chosen), ("the PBM's estimate", by_pbm), ("the logged loss", by_loss), ("epoch 5", 4), ("epoch 10", 9),
-                                ("epoch 15", 14)):
+            for name, epoch in zip(rule_names, (chosen, by_pbm, by_loss, 4, 9, 14)):
                 if epoch < len(s):
                     picks[name].append(s[epoch])
             picks["best (truth)"].append(best)
