@@ -108,7 +108,11 @@ def pretrain_model(config: CTRConfig, d_pv: int | None = None):
             "logistic": "logistic regression"}.get(config.model, config.model)
     model = _box(ax, 5, 4.3, 8.2, 0.9, body, "attention")
     _up(ax, embed, model)
-    pv = _box(ax, 5, 5.8, 6.5, 0.7, f"pv_i: the last hidden layer{f' ({d_pv} wide)' if d_pv else ''}", "output")
+    last = config.hidden[-1] if config.hidden else 0
+    what = {"fm": f"the interaction vector (k = {config.embed_dim})", "fnn": f"the MLP's last hidden layer ({last})",
+            "deepfm": f"[FM interaction {config.embed_dim} ; MLP last hidden {last}]",
+            "dcn": f"[cross network output ; MLP last hidden {last}]"}.get(config.model, "the hidden vector before the sigmoid")
+    pv = _box(ax, 5, 5.8, 7.4, 0.7, f"pv_i = {what}{f', {d_pv} wide' if d_pv else ''}", "output")
     _up(ax, model, pv)
     out = _box(ax, 5, 7.2, 8.2, 0.8, "P(click | u, H_u, i) = sigmoid(...)\nloss: binary cross-entropy (with its minus sign)", "output")
     _up(ax, pv, out)
@@ -116,13 +120,17 @@ def pretrain_model(config: CTRConfig, d_pv: int | None = None):
 
 
 def write_assets(folder: str | Path) -> list[Path]:
-    """Draw the three pictures with the library's default configs and save them as PNG in `folder`."""
+    """Draw the three pictures with the demo's configs (`experiment.demo_config`: its PRM, its click model) and save
+    them as PNG in `folder`."""
+    from prm_edu.experiment import demo_config
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    world = World()  # the default world: its item features are X, DeepFM's pv is PV
-    click_model = CTRConfig(model="deepfm")
+    demo = demo_config(fast=False, seed=0)
+    world = World(demo.world)  # the default world: its item features are X, the click model's pv is PV
+    click_model = demo.click_model
     d_pv = build_click_model(FeatureSpec.for_world(world), click_model).d_pv
-    prm = PRMConfig(d_x=world.item_features.shape[1], d_pv=d_pv)
+    prm = PRMConfig(d_x=world.item_features.shape[1], d_pv=d_pv, **demo.prm)
     figures = {"prm_architecture.png": prm_architecture(prm), "encoder_block.png": encoder_block(prm),
                "pretrain_model.png": pretrain_model(click_model, d_pv=d_pv)}
     paths = []

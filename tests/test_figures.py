@@ -24,6 +24,7 @@ def test_pictures_carry_the_config_they_are_given():
         assert expected in text, expected
     assert "no residual" in _texts(figures.encoder_block(config)) and "48 -> 96 -> 48" in _texts(figures.encoder_block(config))
     assert "3 cross layers" in _texts(figures.pretrain_model(CTRConfig(model="dcn", n_cross=3)))
+    assert "pv_i = [FM interaction 8 ; MLP last hidden 32], 40 wide" in _texts(figures.pretrain_model(CTRConfig(model="deepfm"), d_pv=40))
     plt.close("all")
 
 
@@ -31,6 +32,8 @@ def test_write_assets_draws_the_three_committed_pictures(tmp_path):
     written = figures.write_assets(tmp_path)
     assert [p.name for p in written] == ["prm_architecture.png", "encoder_block.png", "pretrain_model.png"]
     readme = (ROOT / "README.md").read_text()
+    plt.close("all")
+    assert "2 heads of width 32" in _texts(figures.encoder_block(PRMConfig(d_x=10, d_pv=40, head_dim=32)))  # the demo's heads
     for path in written:
         assert path.stat().st_size > 10_000
         assert (ROOT / "assets" / path.name).exists() and f"assets/{path.name}" in readme
