@@ -78,10 +78,11 @@ def rank_correlation(scores: np.ndarray, target: np.ndarray, padding_mask: np.nd
     return float(np.nanmean(out))
 
 
-def main(variant: str, scale: int, seed: int, epochs: int) -> None:
+def main(variant: str, scale: int, seed: int, epochs: int, dropout: float | None = None, weight_decay: float = 0.0) -> None:
     torch.set_num_threads(1)
     config = demo_config(False, seed)
-    config = replace(config, world=replace(config.world, n_requests=config.world.n_requests * scale))
+    config = replace(config, world=replace(config.world, n_requests=config.world.n_requests * scale),
+                     prm=config.prm | ({} if dropout is None else {"dropout": dropout}), fit=replace(config.fit, weight_decay=weight_decay))
     p = prepare(config, progress=False)
     world, test, log = p.world, p.test, p.test_log
     shown, shown_at = in_initial_order(world.sample_requests(4000, seed=seed + HELD_OUT_SEED_OFFSET, randomize=True))
@@ -132,9 +133,11 @@ def main(variant: str, scale: int, seed: int, epochs: int) -> None:
     start = time.perf_counter()
     fit(wrapped, p.train, train_loss, validate, replace(config.fit, epochs=epochs, patience=epochs, seed=seed, progress=False))
     OUT.mkdir(exist_ok=True)
-    out = {"variant": variant, "scale": scale, "seed": seed, "seconds": time.perf_counter() - start, "epochs": rows,
+    changes = ("" if dropout is None else f", dropout {dropout}") + (f", weight decay {weight_decay:g}" if weight_decay else "")
+    out = {"variant": variant + changes, "scale": scale, "seed": seed, "seconds": time.perf_counter() - start, "epochs": rows,
            "beta": [float(b) for b in wrapped.beta], "true log e": curves["true"].tolist()}
-    (OUT / f"{variant}_scale{scale}_seed{seed}.json").write_text(json.dumps(out, indent=1))
+    suffix = ("" if dropout is None else f"_dropout{dropout}") + (f"_wd{weight_decay:g}" if weight_decay else "")
+    (OUT / f"{variant}_scale{scale}_seed{seed}{suffix}.json").write_text(json.dumps(out, indent=1))
 
 
 def report() -> None:
@@ -142,7 +145,7 @@ def report() -> None:
     from 5 on within 0.05 of the run's best), and the epoch the demo's rule keeps against the best."""
     runs = [json.loads(p.read_text()) for p in sorted(OUT.glob("*_scale*_seed*.json"))]
     print(f"Measured on {machine()}; {len(runs)} runs\n")
-    keys = sorted({(r["variant"], r["scale"]) for r in runs}, key=lambda k: (VARIANTS.index(k[0]), k[1]))
+    keys = sorted({(r["variant"], r["scale"]) for r in runs}, key=lambda k: (VARIANTS.index(k[0].split(",")[0]), k[0], k[1]))
     shown = [1, 2, 3, 5, 10, 15, 20, 25, 30]
     rows, checks, rules = [], [], []
     for variant, scale in keys:
@@ -199,6 +202,8 @@ if __name__ == "__main__":
     one.add_argument("--scale", type=int, default=1)
     one.add_argument("--seed", type=int, default=0)
     one.add_argument("--epochs", type=int, default=30)
+    one.add_argument("--dropout", type=float, default=None, help="PRM's dropout (default: the demo's)")
+    one.add_argument("--weight-decay", type=float, default=0.0, help="Adam's weight decay (default: the demo's, 0)")
     sub.add_parser("report")
     args = parser.parse_args()
-    main(args.variant, args.scale, args.seed, args.epochs) if args.command == "run" else report()
+    main(args.variant, args.scale, args.seed, args.epochs, args.dropout, args.weight_decay) if args.command == "run" else report()
