@@ -1,11 +1,14 @@
 """Model selection from logs: what a new order would earn, estimated from lists shown in a random order.
 
 A re-ranker is chosen (its epoch, its settings) by a number a real system can compute.
-The loss on logged validation lists is the obvious one and the wrong one here: on lists
-shown in the initial order the displayed position *is* the initial rank, so the
-position-bias term and PRM's position embedding can trade the position effect between
-them without changing that loss, while the re-ranking, which uses PRM's logits alone,
-changes a lot (benchmarks/README.md, "Model selection"; notebook 06).
+The loss on logged validation lists is the obvious one, and it measures how well a model
+predicts clicks on the initial order, not what a new order earns. Beside a position-bias
+term learned from zero it was wrong: on lists shown in the initial order the displayed
+position *is* the initial rank, so the term and PRM's position embedding traded the
+position effect between them without changing that loss, while the re-ranking, which uses
+PRM's logits alone, changed a lot (benchmarks/README.md, "Model selection"; notebook 06).
+Beside a term fixed to the examination (the demo's default) it stops about as well as the
+estimate here.
 
 The estimate here is the direct method of off-policy evaluation: fit a click model on
 the randomized bucket, where the displayed position, the initial rank, the item and the

@@ -25,7 +25,8 @@ DEBIAS = ("estimated", "learned", "pretrained", "ipw", "none")
 EXAMINATION_OF = {"estimated": "estimated", "pretrained": "pretrained", "ipw": "pretrained"}
 # How the demo chooses each re-ranker's epoch (see `prm_edu.selection`): "estimate": the highest estimated
 # gain of its orders of the validation lists, from a click model fitted on the randomized bucket;
-# "loss": the lowest list-wise loss on the logged validation lists (blind to what the re-ranking earns).
+# "loss": the lowest list-wise loss on the logged validation lists (blind to what the re-ranking earns beside a
+# learned position-bias term; beside the estimated examination it stops about as well: benchmarks/README.md).
 SELECT = ("estimate", "loss")
 # up to 15 epochs; the stopping rule (DemoConfig.select) picks the epoch, patience 2 ends a run soon after it
 RERANK_FIT = FitConfig(epochs=15, batch_size=256, lr=3e-3, warmup_steps=200, patience=2)
