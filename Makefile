@@ -59,11 +59,12 @@ ROSTER ?= hub/roster.csv
 # INSTRUCTOR=name at the first setup (default: instructor); later runs keep the class's
 # the system's Python builds the shared environment: students cannot run one that lives under root's home
 HUB_PYTHON ?= /usr/bin/python3
-# pip's arguments for torch in the shared environment (hub/README.md: the CPU build)
-HUB_TORCH ?= torch==2.13.0
+# pip's arguments for torch in the shared environment (hub/README.md: the CPU build); empty: the class's own
+# (chosen at its first setup, torch==2.13.0 unless told), so a later `make hub` never swaps it
+HUB_TORCH ?=
 
 hub:  ## set up the class from ROSTER (accounts, shared environment under /opt) and start its JupyterHub on 127.0.0.1:8000
-	$(HUB_PYTHON) hub/classroom.py setup --roster $(ROSTER) --python $(HUB_PYTHON) --torch "$(HUB_TORCH)" $(if $(INSTRUCTOR),--instructor $(INSTRUCTOR))
+	$(HUB_PYTHON) hub/classroom.py setup --roster $(ROSTER) --python $(HUB_PYTHON) $(if $(HUB_TORCH),--torch "$(HUB_TORCH)") $(if $(INSTRUCTOR),--instructor $(INSTRUCTOR))
 	$(HUB_PYTHON) hub/classroom.py start
 
 hub-stop:  ## stop the class's JupyterHub and every server it started (other accounts are never touched)

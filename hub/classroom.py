@@ -113,7 +113,7 @@ def read_roster(path: str | Path) -> list[Student]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such roster file")
-    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    rows = list(csv.reader(_roster_text(path).splitlines()))  # splitlines: LF or CRLF (a spreadsheet's) alike
     lines = [(n, row) for n, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)]
     if not lines:
         raise ValueError(f"{path}: the roster is empty: write the header 'username,name', then one line per student")
@@ -135,6 +135,19 @@ def read_roster(path: str | Path) -> list[Student]:
         seen[username] = n
         students.append(Student(username, name, n))
     return students
+
+
+def _roster_text(path: Path) -> str:
+    """The roster's text: UTF-8, with or without the byte-order mark a spreadsheet's "CSV UTF-8" writes. Another
+    encoding (a spreadsheet's plain "CSV" is often Windows-1252) is refused with the line and column it breaks at."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise ValueError(f"{path}, line {line}: byte 0x{data[err.start]:02x} at column {column} is not UTF-8; save the roster "
+                         "as 'CSV UTF-8' (in a spreadsheet: Save As, CSV UTF-8)") from None
 
 
 def check_username(username: str, where: str) -> None:

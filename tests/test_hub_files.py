@@ -48,3 +48,14 @@ def test_the_hub_listens_on_localhost_by_default():
     import classroom
 
     assert classroom.Settings().ip == "127.0.0.1"
+
+
+def test_make_hub_keeps_the_class_torch_unless_told():
+    """`make hub` after the first setup must not swap the shared environment's torch: --torch only when HUB_TORCH is given."""
+    import subprocess
+
+    plain = subprocess.run(["make", "-n", "hub", "ROSTER=roster.csv"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "classroom.py setup" in plain and "--torch" not in plain
+    told = subprocess.run(["make", "-n", "hub", "ROSTER=roster.csv", "HUB_TORCH=torch==2.13.0 --index-url URL"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+    assert '--torch "torch==2.13.0 --index-url URL"' in told

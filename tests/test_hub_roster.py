@@ -43,6 +43,20 @@ def test_a_bad_roster_names_its_line(tmp_path, text, message):
         classroom.read_roster(roster(tmp_path, text))
 
 
+def test_a_roster_saved_by_a_spreadsheet_is_read(tmp_path):
+    """Excel's "CSV UTF-8": a byte-order mark and CRLF line ends."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.replace("\n", "\r\n").encode())
+    assert classroom.read_roster(path) == classroom.read_roster(roster(tmp_path, GOOD))
+
+
+def test_a_roster_in_another_encoding_is_named_with_its_line(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_bytes("username,name\r\nada,Ada\r\nzoe,Zo\u00eb\r\n".encode("cp1252"))  # Excel's plain CSV
+    with pytest.raises(ValueError, match=r"roster.csv, line 3: byte 0xeb at column 7 is not UTF-8; save the roster as 'CSV UTF-8'"):
+        classroom.read_roster(path)
+
+
 def test_a_missing_roster_file_is_named(tmp_path):
     with pytest.raises(ValueError, match="nothere.csv: no such roster file"):
         classroom.read_roster(tmp_path / "nothere.csv")
