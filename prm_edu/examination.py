@@ -88,16 +88,27 @@ class ShownLists:
         """True when some list was shown in another order than the initial one."""
         return bool((self.shown_at != self.ranks)[~self.padding_mask].any())
 
+    @property
+    def display(self) -> torch.Tensor:
+        """(R, L) the slot displayed at each position, padding last."""
+        return torch.argsort(self.shown_at.masked_fill(self.padding_mask, self.length), dim=1)
+
     def in_display_order(self) -> dict[str, torch.Tensor]:
         """Every field (R, L) with the slots sorted by displayed position (padding last), and two more:
         `above`, same-category items displayed above each slot, and `in_list`, same-category items anywhere
         else in its list (the list's composition, the same whatever the order)."""
-        display = torch.argsort(self.shown_at.masked_fill(self.padding_mask, self.length), dim=1)  # (R, L)
+        display = self.display
         out = {name: getattr(self, name).gather(1, display) for name in
                ("shown_at", "ranks", "scores", "pointwise", "category", "clicks", "padding_mask")}
-        out["above"] = same_group_above(out["category"], out["padding_mask"])  # (R, L)
-        out["in_list"] = out["above"] + same_group_above(out["category"].flip(1), out["padding_mask"].flip(1)).flip(1)
+        out["above"], out["in_list"] = same_category_counts(out["category"], out["padding_mask"])
         return out
+
+
+def same_category_counts(category: torch.Tensor, padding_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For lists in display order (R, L): same-category items displayed above each slot, and those anywhere
+    else in its list."""
+    above = same_group_above(category, padding_mask)  # (R, L)
+    return above, above + same_group_above(category.flip(1), padding_mask.flip(1)).flip(1)
 
 
 def _check_positions(lists: ShownLists, where: str) -> None:
@@ -200,6 +211,12 @@ class PositionBasedModel:
         return cls(log_e().detach().numpy(), dict(zip(["b", *columns], fitted)),
                    (delta - delta[0]).detach().numpy() if reads == "rank" else np.zeros(lists.length), reads)
 
+    def item_logit(self, pointwise: torch.Tensor, ranks: torch.Tensor, scores: torch.Tensor | None, above: torch.Tensor,
+                   in_list: torch.Tensor) -> torch.Tensor:
+        """z (R, L) of each slot: its click model's logit, initial rank (or the ranker's score), and the counts."""
+        k = self.item_weights
+        z = k["b"] + k["w"] * pointwise.double() + k["gamma"] * above + k["kappa"] * in_list
+        return z + (k["v"] * scores.double() if self.reads == "score" else torch.as_tensor(self.delta)[ranks])
 
     def click_probability(self, lists: ShownLists) -> torch.Tensor:
         """P(click) (R, L) of every slot of `lists` where it was displayed, in the slots' order; 0 where padded."""
@@ -207,14 +224,10 @@ class PositionBasedModel:
             raise ValueError(f"PositionBasedModel.click_probability: lists of {lists.length} slots, the model was fitted "
                              f"on {len(self.log_examination)} positions")
         shown = lists.in_display_order()
-        k = self.item_weights
-        z = (k["b"] + k["w"] * shown["pointwise"].double() + k["gamma"] * shown["above"] + k["kappa"] * shown["in_list"]
-             + (k["v"] * shown["scores"].double() if self.reads == "score" else torch.as_tensor(self.delta)[shown["ranks"]]))
+        z = self.item_logit(shown["pointwise"], shown["ranks"], shown["scores"], shown["above"], shown["in_list"])
         p = torch.as_tensor(np.exp(self.log_examination))[shown["shown_at"]] * torch.sigmoid(z)  # (R, L) in display order
         p = p.masked_fill(shown["padding_mask"], 0.0)
-        display = torch.argsort(lists.shown_at.masked_fill(lists.padding_mask, lists.length), dim=1)
-        return torch.empty_like(p).scatter_(1, display, p)  # back to the slots' order
-
+        return torch.empty_like(p).scatter_(1, lists.display, p)  # back to the slots' order
 
     def expected_clicks(self, order: torch.Tensor, ranks: torch.Tensor, pointwise: torch.Tensor, category: torch.Tensor,
                         padding_mask: torch.Tensor) -> torch.Tensor:
@@ -230,11 +243,7 @@ class PositionBasedModel:
                              f"{len(self.log_examination)} positions")
         take = lambda t: t.gather(1, order)  # noqa: E731  (R, L) in display order
         shown_mask = take(padding_mask)
-        above = same_group_above(take(category), shown_mask)
-        in_list = above + same_group_above(take(category).flip(1), shown_mask.flip(1)).flip(1)
-        k = self.item_weights
-        z = (k["b"] + k["w"] * take(pointwise).double() + torch.as_tensor(self.delta)[take(ranks)] + k["gamma"] * above
-             + k["kappa"] * in_list)
+        z = self.item_logit(take(pointwise), take(ranks), None, *same_category_counts(take(category), shown_mask))
         p = torch.as_tensor(np.exp(self.log_examination[:length])) * torch.sigmoid(z)  # (R, L)
         return p.masked_fill(shown_mask, 0.0).sum(dim=1).float()
 

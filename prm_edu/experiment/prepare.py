@@ -117,10 +117,11 @@ def prepare(config: DemoConfig, progress: bool = True) -> Prepared:
         explore = rerank_batch(world.item_features, shown, explore_pv, shown_at)
         batches[0] = concat([batches[0], explore])
         start = time.perf_counter()
-        examination = PositionBasedModel.fit(shown_lists(world, result.model, result.spec, bucket))
+        bucket_lists = shown_lists(world, result.model, result.spec, bucket)
+        examination = PositionBasedModel.fit(bucket_lists)
         seconds["examination"] = time.perf_counter() - start
         if config.select == "estimate":
-            select = _order_value(world, result.model, result.spec, shown, explore, log.subset(parts[1]), batches[1])
+            select = _order_value(world, result.model, result.spec, bucket_lists, log.subset(parts[1]), batches[1])
     test_log = log.subset(parts[2])
     pointwise = click_model_logits(result.model, world, result.spec, test_log)
     return Prepared(world, *batches, test_log, result.model, pointwise, result.valid, result.log_examination, examination,
@@ -138,13 +139,11 @@ def shown_lists(world: World, click_model: nn.Module, spec: FeatureSpec, log: Re
                       clicks=torch.as_tensor(log.clicks), padding_mask=torch.as_tensor(log.padding_mask))
 
 
-def _order_value(world: World, click_model: nn.Module, spec: FeatureSpec, shown: RequestLog, explore: RerankBatch,
-                 valid_log: RequestLog, valid: RerankBatch) -> OrderValue:
-    """The stopping rule's estimate: a `ListClickModel` fitted on the randomized bucket (`shown`, its batch
-    `explore`), judging orders of the validation lists. It reads what the logs hold: categories, initial
-    ranks, displayed positions, clicks and the pre-trained click model's logits."""
-    category = lambda items: torch.as_tensor(world.items.category[np.maximum(items, 0)])  # noqa: E731  (R, L)
-    fitted = ListClickModel.fit(explore.shown_at, explore.ranks, click_model_logits(click_model, world, spec, shown),
-                                category(shown.items), explore.labels, explore.padding_mask)
-    return OrderValue(fitted, valid.ranks, click_model_logits(click_model, world, spec, valid_log), category(valid_log.items),
-                      valid.padding_mask)
+def _order_value(world: World, click_model: nn.Module, spec: FeatureSpec, bucket: ShownLists, valid_log: RequestLog,
+                 valid: RerankBatch) -> OrderValue:
+    """The stopping rule's estimate: a `ListClickModel` fitted on the randomized bucket, judging orders of the
+    validation lists. It reads what the logs hold: categories, initial ranks, displayed positions, clicks and
+    the pre-trained click model's logits."""
+    fitted = ListClickModel.fit(bucket.shown_at, bucket.ranks, bucket.pointwise, bucket.category, bucket.clicks, bucket.padding_mask)
+    return OrderValue(fitted, valid.ranks, click_model_logits(click_model, world, spec, valid_log),
+                      torch.as_tensor(world.items.category[np.maximum(valid_log.items, 0)]), valid.padding_mask)
