@@ -24,10 +24,9 @@ demo: $(STAMP)  ## run the main job on the built-in simulated world
 app: $(STAMP)  ## the re-ranking explorer alone, as a Voila page on localhost (code hidden, nothing loaded from the internet)
 	JUPYTER_PATH=$(CURDIR)/app $(BIN)/voila --template=prm-edu --strip_sources=True --Voila.ip=127.0.0.1 notebooks/07_explorer.ipynb
 
-ASSIGNMENTS := $(notdir $(wildcard assignments/source/*))  # one folder per exercise
 
 assignments: $(STAMP)  ## the students' versions of the exercises, into assignments/release/ (nbgrader)
-	cd assignments && for a in $(ASSIGNMENTS); do PATH=$(abspath $(BIN)):$$PATH nbgrader generate_assignment $$a --force; done
+	cd assignments && PATH=$(abspath $(BIN)):$$PATH nbgrader generate_assignment --assignment='*' --force
 
 # MovieLens-100K may not be redistributed: it is read from RecBole's wheel (pip download, never installed)
 MOVIELENS ?= data/recbole-1.2.1-py3-none-any.whl
@@ -40,13 +39,16 @@ $(MOVIELENS): $(STAMP)
 movielens: $(MOVIELENS)  ## the table on MovieLens-100K (3 seeds)
 	$(BIN)/prm-edu movielens --source $(MOVIELENS) $(ARGS)
 
-test: $(STAMP) $(MOVIELENS)  ## lint, then the whole test suite (PRM_EDU_FAST=1 shrinks the work)
+# make test's pytest workers: each takes whole files (a notebook's cells run in order in one kernel)
+TEST_WORKERS ?= 2
+
+test: $(STAMP) $(MOVIELENS)  ## lint, then the whole test suite on TEST_WORKERS cores (PRM_EDU_FAST=1 shrinks the work)
 	$(BIN)/ruff check prm_edu tests benchmarks book hub conftest.py
-	PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
+	PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 test-gpu: $(STAMP) $(MOVIELENS)  ## the whole suite and every notebook on CUDA (PRM_EDU_DEVICE=cuda); stops at once without a CUDA device
 	@PRM_EDU_DEVICE=cuda $(BIN)/prm-edu device
-	PRM_EDU_DEVICE=cuda PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest $(ARGS)
+	PRM_EDU_DEVICE=cuda PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 book: $(STAMP) $(MOVIELENS)  ## the course as a static website in build/book, every notebook run in the full setting (reused from build/cache when unchanged; BOOK_FAST=1: the fast one)
 	PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python book/build.py $(if $(BOOK_FAST),--fast)
