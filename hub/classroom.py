@@ -285,7 +285,8 @@ def install_course(settings: Settings) -> None:
         f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
         f"c.Exchange.root = {settings.exchange!r}\n"
         "c.Exchange.path_includes_course = True  # students fetch into ~/prm-edu/<assignment>/\n"
-        "c.ExchangeFactory.submit = 'prm_edu_closed_exchange.ClosedSubmit'  # a submission: its author and the instructor only\n")
+        "c.ExchangeFactory.submit = 'prm_edu_closed_exchange.ClosedSubmit'  # a submission: its author and the instructor only\n"
+        "c.ExchangeFactory.collect = 'prm_edu_closed_exchange.OwnedCollect'  # collected only from the account it names\n")
     os.chmod(etc / "nbgrader_config.py", 0o644)
     account = pwd.getpwnam(settings.instructor)
     exchange = Path(settings.exchange)
