@@ -1,9 +1,17 @@
 """nbgrader's settings for the prm-edu course (run nbgrader from this folder)."""
 
 import os
+import sys
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 c.CourseDirectory.course_id = "prm-edu"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.ExecutePreprocessor.timeout = 120  # seconds per cell: a submission that hangs gets zero for that test, not a stuck grader
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# feedback without the hidden tests' code (course_feedback.py, beside this file)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from course_feedback import HideHiddenTests  # noqa: E402
+
+c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades", HideHiddenTests,
+                                    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]

@@ -90,3 +90,16 @@ def test_autograding_two_sample_submissions_and_two_bad_ones(course):
     graded = nbformat.read(course / "autograded" / "broken" / "attention" / "attention.ipynb", as_version=4)
     messages = " ".join(o.get("evalue", "") for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error")
     assert "padding mask" in messages and "sqrt(64) = 8" in messages  # feedback in words a student understands
+
+    # the feedback says which test failed and why, and shows none of the hidden tests' code
+    done = _nbgrader(course, "generate_feedback", "attention", "--force")
+    assert done.returncode == 0, done.stderr[-3000:]
+    source = (course / "source" / "attention" / "attention.ipynb").read_text()
+    assert "seed=7" in source  # what the hidden test reads, in the instructor's version
+    assert "seed=7" in (course / "autograded" / "broken" / "attention" / "attention.ipynb").read_text()  # put back to grade
+    for student in ("broken", "correct"):
+        html = (course / "feedback" / student / "attention" / "attention.html").read_text()
+        assert "HIDDEN TESTS" not in html and "seed=7" not in html, f"{student}'s feedback shows the hidden tests"
+        assert "hidden tests ran here" in html
+    html = (course / "feedback" / "broken" / "attention" / "attention.html").read_text()
+    assert "padding mask" in html and "sqrt(64) = 8" in html  # why it failed, in words

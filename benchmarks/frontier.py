@@ -1,0 +1,141 @@
+"""The speed/quality frontier of the demo: what each setting earns against what it costs.
+
+    python frontier.py run --point default --seed 0     # one job: writes frontier/default_seed0.json
+    python frontier.py report                           # the table and the figure from every job written
+
+A point is the demo's config with some settings changed (POINTS below). Each job runs the
+demo (`prm_edu.experiment.demo.run`: its five rows, its stopping rule) for one seed on one
+torch thread, its rows one after another, so its seconds are core-seconds (wall, and the
+process's CPU time, which a busy machine does not inflate): run two jobs side by side on
+two cores. It records the seconds of each part (the world and its logs,
+the click model's pre-training, each row's training), the table, and each row's epochs.
+The report gives, per point over its seeds: PRM-Personalized's share of the oracle's gain
+(mean ± std), how many of the demo's claims hold (mean > 2 std of the per-seed
+differences), and the core-seconds of the rows and of the whole job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import machine, markdown_table
+
+from prm_edu.experiment import demo_config
+from prm_edu.experiment.config import DemoConfig
+from prm_edu.experiment.demo import run
+from prm_edu.experiment.evaluate import paired_differences
+from prm_edu.runtime import WORKERS_ENV
+
+OUT = Path(__file__).with_name("frontier")
+
+
+def _fit(config: DemoConfig, **changes) -> DemoConfig:
+    return replace(config, fit=replace(config.fit, **changes))
+
+
+def _prm(config: DemoConfig, **changes) -> DemoConfig:
+    return replace(config, prm={**config.prm, **changes})
+
+
+def _log(config: DemoConfig, scale: float) -> DemoConfig:
+    return replace(config, world=replace(config.world, n_requests=int(config.world.n_requests * scale)))
+
+
+# name -> (what it changes, the change); each starts from demo_config(False, seed)
+POINTS = {
+    "default": ("the demo's settings", lambda c: c),
+    "epochs 8": ("at most 8 epochs (patience 2)", lambda c: _fit(c, epochs=8)),
+    "epochs 5": ("at most 5 epochs", lambda c: _fit(c, epochs=5)),
+    "d 32": ("d_model 32, d_ff 64, heads 2 x 16", lambda c: _prm(c, d_model=32, d_ff=64, head_dim=16)),
+    "d 32, epochs 8": ("d_model 32, d_ff 64, heads 2 x 16, at most 8 epochs",
+                       lambda c: _fit(_prm(c, d_model=32, d_ff=64, head_dim=16), epochs=8)),
+    "blocks 1": ("one encoder block", lambda c: _prm(c, n_blocks=1)),
+    "batch 512": ("batch 512, learning rate 6e-3, warm-up 100 steps", lambda c: _fit(c, batch_size=512, lr=6e-3, warmup_steps=100)),
+    "no dropout": ("dropout 0", lambda c: _prm(c, dropout=0.0)),
+    "log 0.5x": ("half the re-ranking log (10,000 requests)", lambda c: _log(c, 0.5)),
+    "log 2x, epochs 5": ("twice the log (40,000 requests), at most 5 epochs", lambda c: _fit(_log(c, 2), epochs=5)),
+    "pretrain 20k": ("the click model's earlier log halved (20,000 requests)", lambda c: replace(c, pretrain_requests=20000)),
+    "small": ("half the log, the click model's log halved, d_model 32, at most 8 epochs",
+              lambda c: _fit(_prm(replace(_log(c, 0.5), pretrain_requests=20000), d_model=32, d_ff=64, head_dim=16), epochs=8)),
+}
+
+
+def job(point: str, seed: int) -> None:
+    torch.set_num_threads(1)
+    os.environ[WORKERS_ENV] = "1"  # the rows one after another: two jobs share two cores
+    config = POINTS[point][1](demo_config(False, seed))
+    start, cpu = time.perf_counter(), time.process_time()
+    result = run(config, progress=False)
+    out = {"point": point, "seed": seed, "seconds": time.perf_counter() - start, "cpu seconds": time.process_time() - cpu,
+           "parts": result["seconds"],
+           "rows": result["rows"],
+           "epochs": {name: {"run": len(h.epochs), "best": h.best_epoch + 1} for name, h in result["histories"].items()}}
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{point.replace(' ', '_').replace(',', '')}_seed{seed}.json").write_text(json.dumps(out, indent=1))
+    print(f"{point}, seed {seed}: {out['seconds']:.0f} s; PRM-Personalized {result['rows']['PRM-Personalized']['oracle gain']:.3f}")
+
+
+def report() -> None:
+    jobs = [json.loads(p.read_text()) for p in sorted(OUT.glob("*_seed*.json"))]
+    print(f"Measured on {machine()}; one torch thread per job, two jobs side by side\n")
+    header = ["point", "changes", "seeds", "PRM-Personalized share", "claims holding", "claims failing",
+              "rows, s", "whole job, s", "whole job, CPU s", "PRM-P epochs run"]
+    table, frontier = [], []
+    for point, (what, _) in POINTS.items():
+        mine = [j for j in jobs if j["point"] == point]
+        if not mine:
+            continue
+        share = [j["rows"]["PRM-Personalized"]["oracle gain"] for j in mine]
+        rows_seconds = [sum(v for k, v in j["parts"].items() if k in j["epochs"]) for j in mine]
+        claims = paired_differences([j["rows"] for j in mine]) if len(mine) > 1 else {}
+        failing = [c.split(" (")[0] for c, r in claims.items() if not r["oracle gain: holds"]]
+        table.append([point, what, str(len(mine)), f"{np.mean(share):.3f} ± {np.std(share):.3f}",
+                      f"{len(claims) - len(failing)}/{len(claims)}" if claims else "-", "; ".join(failing) or "-",
+                      f"{np.mean(rows_seconds):.0f}", f"{np.mean([j['seconds'] for j in mine]):.0f}",
+                      f"{np.mean([j['cpu seconds'] for j in mine]):.0f}",
+                      "/".join(str(j["epochs"]["PRM-Personalized"]["run"]) for j in mine)])
+        frontier.append((point, np.mean(rows_seconds), np.mean(share), np.std(share)))
+    print(markdown_table(header, table))
+    parts = {}
+    for j in jobs:
+        if j["point"] == "default":
+            for k, v in j["parts"].items():
+                parts.setdefault(k, []).append(v)
+    if parts:
+        print("\nThe default's seconds by part (mean over seeds, one thread):\n")
+        print(markdown_table(["part", "core-s"], [[k, f"{np.mean(v):.1f}"] for k, v in parts.items()]))
+    figure(frontier)
+
+
+def figure(frontier: list[tuple[str, float, float, float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, seconds, mean, std in frontier:
+        ax.errorbar(seconds, mean, yerr=std, fmt="o", capsize=3)
+        ax.annotate(name, (seconds, mean), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set(xlabel="seconds to train the five rows (one thread)", ylabel="PRM-Personalized: share of the oracle's gain",
+           title="The demo's speed/quality frontier (mean ± std over seeds)")
+    fig.tight_layout()
+    fig.savefig(Path(__file__).with_name("frontier.png"), dpi=90)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    one = sub.add_parser("run")
+    one.add_argument("--point", choices=list(POINTS), default="default")
+    one.add_argument("--seed", type=int, default=0)
+    sub.add_parser("report")
+    args = parser.parse_args()
+    job(args.point, args.seed) if args.command == "run" else report()
