@@ -43,7 +43,7 @@ movielens: $(MOVIELENS)  ## the table on MovieLens-100K (3 seeds)
 TEST_WORKERS ?= 2
 
 test: $(STAMP) $(MOVIELENS)  ## lint, then the whole test suite on TEST_WORKERS cores (PRM_EDU_FAST=1 shrinks the work)
-	$(BIN)/ruff check prm_edu tests benchmarks book hub conftest.py
+	$(BIN)/ruff check prm_edu tests benchmarks book hub assignments/*.py conftest.py
 	PRM_EDU_FAST=1 PRM_EDU_MOVIELENS=$(abspath $(MOVIELENS)) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 test-gpu: $(STAMP) $(MOVIELENS)  ## the whole suite and every notebook on CUDA (PRM_EDU_DEVICE=cuda); stops at once without a CUDA device
