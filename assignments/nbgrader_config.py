@@ -9,9 +9,13 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.ExecutePreprocessor.timeout = 120  # seconds per cell: a submission that hangs gets zero for that test, not a stuck grader
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# feedback without the hidden tests' code (course_feedback.py, beside this file)
+# the course's changes to nbgrader (course_nbgrader.py, beside this file): feedback without the hidden tests'
+# code, and a warning for a locked cell only when the student edited it
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from course_feedback import HideHiddenTests  # noqa: E402
+from course_nbgrader import HideHiddenTests, ReportEditedCells  # noqa: E402
 
+c.Autograde.sanitize_preprocessors = ["nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
+                                      "nbgrader.preprocessors.OverwriteKernelspec", ReportEditedCells,
+                                      "nbgrader.preprocessors.CheckCellMetadata"]
 c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades", HideHiddenTests,
                                     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]

@@ -78,14 +78,21 @@ def test_autograding_two_sample_submissions_and_two_bad_ones(course):
                    "hangs": HANGING_ATTENTION, "raises": "raise RuntimeError('not today')"}
     for student, source in submissions.items():
         _with_solution_cell(release, "attention", source, course / "submitted" / student / "attention" / "attention.ipynb")
+    edited = course / "submitted" / "edits_a_test" / "attention" / "attention.ipynb"  # the broken answer, a test cell emptied
+    _with_solution_cell(release, "attention", f"import torch\n\n{BROKEN_ATTENTION}", edited)
+    _with_solution_cell(edited, "test_padding", "pass", edited)
+    submissions["edits_a_test"] = None
     done = _nbgrader(course, "autograde", "attention", "--force", "--ExecutePreprocessor.timeout=10")
     assert done.returncode == 0, done.stderr[-3000:]
+    # a locked cell's edit is named, and only that: the hidden tests put back are no edit
+    assert "edits_a_test: cell test_padding is locked but was edited" in done.stderr
+    assert "Attribute 'checksum'" not in done.stderr and done.stderr.count("was edited") == 1, done.stderr[-3000:]
     with nbgrader_api.Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: gradebook.find_submission("attention", s).score for s in submissions}
         max_score = gradebook.find_assignment("attention").max_score
     assert max_score == 10
     assert scores["correct"] == 10
-    assert scores["broken"] == 2  # shapes and row sums only: no scale, no mask
+    assert scores["broken"] == scores["edits_a_test"] == 2  # shapes and row sums only: no scale, no mask
     assert scores["hangs"] == 0 and scores["raises"] == 0
     graded = nbformat.read(course / "autograded" / "broken" / "attention" / "attention.ipynb", as_version=4)
     messages = " ".join(o.get("evalue", "") for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error")

@@ -1,0 +1,66 @@
+"""The course's changes to two of nbgrader's steps (named in nbgrader_config.py beside this file).
+
+**Feedback: which test failed and why, never the hidden tests' code.** nbgrader's feedback
+is the autograded notebook as a page, and autograding puts the hidden tests back into
+their cells: without this step a student would read them (and the inputs they use) in
+the feedback, and could tune a resubmission to them. `HideHiddenTests` runs in `nbgrader
+generate_feedback`: in every test cell it removes the hidden region, leaving a line that
+says hidden tests ran there, and cuts an error's traceback, which quotes the failing line,
+down to the error's message (the checks in `prm_edu.grading` say in words what is wrong,
+without their inputs).
+
+**Autograde: a locked cell's edit reported, without noise from the hidden tests.** nbgrader
+puts back every locked cell whose checksum differs from the instructor's, and warns
+"Attribute 'checksum' ... has changed!". A test cell with hidden tests always differs (the
+students' version has them cut out), so every honest submission warned, and a real edit
+was lost in the noise. `ReportEditedCells` warns only when the submitted cell differs from
+what the students were given, naming the cell as edited; the cell is put back either way.
+"""
+
+from nbformat.v4 import new_code_cell
+from nbgrader import utils
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+PLACEHOLDER = "# (hidden tests ran here; their code is not shown)"
+
+
+def without_hidden_region(source: str) -> str:
+    """The cell's source with each BEGIN/END HIDDEN TESTS region replaced by one placeholder line."""
+    kept, hidden = [], False
+    for line in source.split("\n"):
+        if line.strip() == BEGIN:
+            hidden = True
+            kept.append(PLACEHOLDER)
+        elif line.strip() == END:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and utils.is_grade(cell) and BEGIN in cell.source:
+            cell.source = without_hidden_region(cell.source)
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
+class ReportEditedCells(OverwriteCells):
+    def preprocess_cell(self, cell, resources, cell_index):
+        self._submitted_source = cell.source  # before nbgrader puts the instructor's cell back
+        self._student = resources["nbgrader"].get("student", "?")
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def report_change(self, name, attr, old, new):
+        if attr != "checksum":
+            return super().report_change(name, attr, old, new)
+        instructors = self.gradebook.find_source_cell(name, self.notebook_id, self.assignment_id)
+        given = new_code_cell(instructors.source, metadata={"nbgrader": {"grade": True, "grade_id": name}})
+        ClearHiddenTests(enforce_metadata=False).preprocess_cell(given, {}, 0)  # the cell as the students got it
+        if given.source.strip() != self._submitted_source.strip():
+            self.log.warning(f"{self._student}: cell {name} is locked but was edited in this submission; "
+                             "the original was put back and graded")
