@@ -87,6 +87,7 @@ def test_autograding_two_sample_submissions_and_two_bad_ones(course):
     # a locked cell's edit is named, and only that: the hidden tests put back are no edit
     assert "edits_a_test: cell test_padding is locked but was edited" in done.stderr
     assert "Attribute 'checksum'" not in done.stderr and done.stderr.count("was edited") == 1, done.stderr[-3000:]
+    assert "over TCP" not in done.stderr  # the grading kernels talk over Unix sockets (KernelManager.transport)
     with nbgrader_api.Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: gradebook.find_submission("attention", s).score for s in submissions}
         max_score = gradebook.find_assignment("attention").max_score
