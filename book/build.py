@@ -40,7 +40,8 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 sys.path.insert(0, str(Path(__file__).parent))
-from landing import developers, exercise_of, landing, link_exercises  # noqa: E402
+from landing import developers, exercise_of, landing, link_exercises, search_page  # noqa: E402
+from navigation import SEARCH_JS, nav, notebook_text, page_links, search_index, sidebar, with_sidebar  # noqa: E402
 from static_widgets import static_widgets  # noqa: E402
 
 from prm_edu.runtime import device as compute_device  # noqa: E402
@@ -139,13 +140,18 @@ def run_note(nb: nbformat.NotebookNode) -> str:
             f"in {took} ({run['date']}).</p>")
 
 
-def page(nb: nbformat.NotebookNode, title: str, nav: str) -> str:
-    """One notebook as a page: widgets replaced by their first state, nbconvert's lab look, local MathJax."""
+def page(nb: nbformat.NotebookNode, title: str, links: str, bar: str) -> str:
+    """One notebook as a page: widgets replaced by their first state, nbconvert's lab look, local MathJax; `links`
+    (contents, previous, next) at its top and its bottom, the course's sidebar `bar` beside it. A markdown link to
+    another notebook (`05_prm_end_to_end.ipynb`, which JupyterLab opens) points to that notebook's page."""
     nb = static_widgets(nb)
     exporter = HTMLExporter(template_name="prm-edu-book", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
                             mathjax_url=MATHJAX_URL, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return link_exercises(body.replace("<main>", f"<main>{nav}{run_note(nb)}", 1))
+    body = re.sub(r"""href=(["'])(\d\d_\w+)\.ipynb\1""", r"href=\1\2.html\1", body)
+    body = body.replace("<main>", f"<main>{links}{run_note(nb)}", 1)
+    body = body.replace("</main>", links.replace("prm-top", "prm-bottom") + "</main>", 1)
+    return with_sidebar(link_exercises(body), bar)
 
 
 def student_version(path: Path) -> nbformat.NotebookNode:
@@ -164,21 +170,6 @@ def title_and_goal(nb: nbformat.NotebookNode) -> tuple[str, str]:
     heading = re.search(r"^#\s+(.+)$", text, re.M)
     goal = re.search(r"^\*\*Goal:\*\*\s*(.+)$", text, re.M)
     return (heading.group(1).strip() if heading else "untitled"), (goal.group(1).strip() if goal else "")
-
-
-def nav(links: list[str]) -> str:
-    """A line of links atop a page."""
-    return f"<nav style='margin:1em 0;font-family:sans-serif'>{' | '.join(links)}</nav>"
-
-
-def notebook_nav(names: list[str], index: int) -> str:
-    """Links to the landing page and the previous and next notebooks."""
-    links = ["<a href='index.html'>contents</a>"]
-    if index > 0:
-        links.append(f"<a href='{names[index - 1]}.html'>previous: {names[index - 1]}</a>")
-    if index + 1 < len(names):
-        links.append(f"<a href='{names[index + 1]}.html'>next: {names[index + 1]}</a>")
-    return nav(links)
 
 
 def check_links(out: Path) -> None:
@@ -214,27 +205,38 @@ def build(out: Path, full: bool, jobs: int, cache: Path | None = CACHE) -> dict[
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         done = dict(zip(longest_first, pool.map(lambda path: execute_or_reuse(path, full, cache), longest_first)))
     executed = [done[p] for p in paths]
-    seconds = {}
-    listing = []
+    students = {folder.name: student_version(folder / f"{folder.name}.ipynb")
+                for folder in sorted((ROOT / "assignments" / "source").iterdir())}
+    tasks = [(name, title_and_goal(nb)[0]) for name, nb in students.items()]
+    pages = [(name, title_and_goal(nb)[0]) for name, nb in zip(names, executed)]
+    seconds, listing, index = {}, [], []
     for k, (name, nb) in enumerate(zip(names, executed)):
         seconds[name] = nb.metadata[RUN_KEY]["seconds"]
         title, goal = title_and_goal(nb)
+        markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         listing.append({"name": name, "title": title, "goal": goal, setting: seconds[name], other: before[name, other],
-                        "exercise": exercise_of("\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))})
-        (out / f"{name}.html").write_text(page(nb, title, notebook_nav(names, k)))
+                        "exercise": exercise_of(markdown), "words": len(re.findall(r"\w+", notebook_text(nb)))})
+        bar = sidebar(pages, tasks, f"{name}.html")
+        (out / f"{name}.html").write_text(page(nb, title, page_links(names, k), bar))
+        index.append({"url": f"{name}.html", "title": title, "text": notebook_text(nb)})
 
-    tasks = []
-    for folder in sorted((ROOT / "assignments" / "source").iterdir()):
-        nb = student_version(folder / f"{folder.name}.ipynb")
-        title = title_and_goal(nb)[0]
-        nbformat.write(nb, out / "assignments" / f"{folder.name}.ipynb")
-        body = page(nb, title, nav(["<a href='../index.html'>contents</a>"])).replace(MATHJAX_URL, "../" + MATHJAX_URL)
-        (out / "assignments" / f"{folder.name}.html").write_text(body)
-        tasks.append((folder.name, title))
+    taught_in = {item["exercise"]: item["name"] for item in listing if item["exercise"]}
+    for name, nb in students.items():
+        title = dict(tasks)[name]
+        nbformat.write(nb, out / "assignments" / f"{name}.ipynb")
+        links = ["<a href='../index.html'>contents</a>"]
+        if name in taught_in:
+            links.append(f"<a href='../{taught_in[name]}.html' class='taught-in'>the notebook that teaches it: {taught_in[name]}</a>")
+        bar = sidebar(pages, tasks, f"assignments/{name}.html", prefix="../")
+        (out / "assignments" / f"{name}.html").write_text(page(nb, title, nav(links), bar).replace(MATHJAX_URL, "../" + MATHJAX_URL))
+        index.append({"url": f"assignments/{name}.html", "title": f"Assignment: {title}", "text": notebook_text(nb)})
 
     readme = (ROOT / "README.md").read_text()
     (out / "index.html").write_text(landing(listing, tasks, readme, full, MATHJAX_URL))
     (out / "developers.html").write_text(developers(readme, MATHJAX_URL))
+    (out / "_static" / "search-index.js").write_text(search_index(index))
+    (out / "_static" / "search.js").write_text(SEARCH_JS)
+    (out / "search.html").write_text(search_page())
     check_links(out)
     return seconds
 

@@ -117,3 +117,44 @@ def test_pages_open_offline_with_their_math_typeset(served, browser):
     context.close()
     assert outside == [], f"the site asked the network for {outside[:5]}"
     assert failed == [], f"requests the site could not answer (a missing file): {failed[:5]}"
+
+
+def test_every_page_has_previous_and_next_at_its_bottom_and_assignments_link_their_notebook(site):
+    names = [n.stem for n in NOTEBOOKS]
+    for k, name in enumerate(names):
+        page = (site / f"{name}.html").read_text()
+        bottom = page[page.rindex("</main>") - 2000 : page.rindex("</main>")]
+        assert "class='prm-pages prm-bottom'" in bottom, f"{name}: no links at the bottom"
+        if k > 0:
+            assert f"href='{names[k - 1]}.html' rel='prev'" in bottom, f"{name}: no link to the previous page at the bottom"
+        if k + 1 < len(names):
+            assert f"href='{names[k + 1]}.html' rel='next'" in bottom, f"{name}: no link to the next page at the bottom"
+        assert "class='prm-sidebar'" in page, f"{name}: no sidebar"
+    for name in ("00_quickstart", "01_problem_and_data", "04_self_attention"):  # "Next: ..." in the text is a link to the page
+        page = (site / f"{name}.html").read_text()
+        assert not re.search(r"href=[\"']\d\d_\w+\.ipynb", page), f"{name}: a link to a notebook file, not to its page"
+    assert re.search(r"href=[\"']08_movielens\.html", (site / "00_quickstart.html").read_text())  # 00's table reaches 08
+    for assignment in ASSIGNMENTS:
+        page = (site / "assignments" / f"{assignment}.html").read_text()
+        taught = re.search(r"href='\.\./(\d\d_\w+)\.html' class='taught-in'", page)
+        assert taught, f"assignment {assignment}: no link to the notebook that teaches it"
+        assert f"assignments/source/{assignment}" in (ROOT / "notebooks" / f"{taught.group(1)}.ipynb").read_text()
+    index = (site / "index.html").read_text()
+    assert "Before you start" in index and "reading, minutes" in index
+
+
+def test_search_finds_the_position_embedding_offline(site, browser):
+    page = browser.new_page()
+    outside = []
+    page.route("**/*", lambda route: (outside.append(route.request.url), route.abort())
+               if route.request.url.startswith(("http://", "https://")) else route.continue_())
+    page.goto((site / "search.html").as_uri() + "?q=position+embedding", wait_until="load")  # from disk, no server
+    page.wait_for_selector("#prm-search-results .hit", timeout=10_000)
+    hits = page.locator("#prm-search-results .hit a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert "03_input_layer.html" in hits[:3], hits  # the notebook that teaches it ranks near the top
+    assert page.locator("#prm-search-results .hit").count() <= len(NOTEBOOKS) + len(ASSIGNMENTS)
+    page.goto((site / "search.html").as_uri() + "?q=qwertyuiop", wait_until="load")
+    assert page.locator("#prm-search-results .hit").count() == 0
+    assert "0 page(s)" in page.locator("#prm-search-results").inner_text()
+    page.close()
+    assert outside == [], outside
