@@ -62,6 +62,8 @@ POINTS = {
     "log 0.5x": ("half the re-ranking log (10,000 requests)", lambda c: _log(c, 0.5)),
     "log 2x, epochs 5": ("twice the log (40,000 requests), at most 5 epochs", lambda c: _fit(_log(c, 2), epochs=5)),
     "pretrain 20k": ("the click model's earlier log halved (20,000 requests)", lambda c: replace(c, pretrain_requests=20000)),
+    "lean": ("d_model 32, d_ff 64, heads 2 x 16, at most 8 epochs, the click model's log halved (20,000 requests)",
+             lambda c: _fit(_prm(replace(c, pretrain_requests=20000), d_model=32, d_ff=64, head_dim=16), epochs=8)),
     "small": ("half the log, the click model's log halved, d_model 32, at most 8 epochs",
               lambda c: _fit(_prm(replace(_log(c, 0.5), pretrain_requests=20000), d_model=32, d_ff=64, head_dim=16), epochs=8)),
 }

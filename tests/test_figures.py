@@ -33,7 +33,11 @@ def test_write_assets_draws_the_three_committed_pictures(tmp_path):
     assert [p.name for p in written] == ["prm_architecture.png", "encoder_block.png", "pretrain_model.png"]
     readme = (ROOT / "README.md").read_text()
     plt.close("all")
-    assert "2 heads of width 32" in _texts(figures.encoder_block(PRMConfig(d_x=10, d_pv=40, head_dim=32)))  # the demo's heads
+    from prm_edu.experiment import demo_config
+
+    demo = PRMConfig(d_x=10, d_pv=40, **demo_config(False, 0).prm)  # the pictures show the demo's PRM
+    assert f"{demo.n_heads} heads of width {demo.head_dim}" in _texts(figures.encoder_block(demo))
+    assert "2 heads of width 16" in _texts(figures.encoder_block(demo))  # as README.md and notebook 05 say
     for path in written:
         assert path.stat().st_size > 10_000
         assert (ROOT / "assets" / path.name).exists() and f"assets/{path.name}" in readme
