@@ -51,7 +51,7 @@ from prm_edu.train import fit
 HELD_OUT_SEED_OFFSET = 7777  # the held-out randomized bucket's random stream
 OUT = Path(__file__).with_name("mechanism")
 VARIANTS = ("estimated", "learned", "true", "click-rate", "none")
-DEMO_EPOCHS, DEMO_PATIENCE = 15, 2  # the demo's stopping rule (RERANK_FIT)
+DEMO_EPOCHS, DEMO_PATIENCE = 15, 2  # the demo's stopping rule when these runs were made (d = 64; RERANK_FIT has 8 epochs now)
 
 
 def demo_choice(values: list[float], epochs: int = DEMO_EPOCHS, patience: int = DEMO_PATIENCE, mode: str = "max") -> int:

@@ -67,12 +67,12 @@ def plot_selection_curves(histories: dict[str, History], path: str | Path | None
 def plot_attention(weights: torch.Tensor, labels: list[str] | None = None, title: str = "", path: str | Path | None = None):
     """One head's attention weights (L, L) as a heatmap: row = the item that attends (query)."""
     w = np.asarray(torch.as_tensor(weights).detach().cpu())
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = plt.subplots(figsize=(9, 8))  # 30 labels a side, readable at 8 pt
     image = ax.imshow(w, cmap="viridis", vmin=0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     if labels is not None:
-        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
-        ax.set_yticks(range(len(labels)), labels, fontsize=6)
+        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set(xlabel="attended item (key)", ylabel="attending item (query)", title=title)
     fig.tight_layout()
     return _save(fig, path)
@@ -127,25 +127,26 @@ def attention_of(model, batch, row: int) -> list[torch.Tensor]:
 
 
 def plot_attention_grid(attention: list[torch.Tensor], labels: list[str], path: str | Path | None = None):
-    """A heatmap per block (rows) and head (columns), every one on the same colour scale, whose bar marks
-    1/n: the weight of uniform attention over the list's n items (a cell brighter than that draws more
-    than its share)."""
+    """A heatmap per block (rows) and head (columns). The heads of one block share a colour scale (a block's
+    weights can be far flatter than another's, and one scale for all would leave it a flat colour); each
+    block's bar marks 1/n, the weight of uniform attention over the list's n items (a cell brighter than
+    that draws more than its share)."""
     n_blocks, n_heads = len(attention), attention[0].shape[0]
-    top = max(float(a.max()) for a in attention)
-    fig, axes = plt.subplots(n_blocks, n_heads, figsize=(5.2 * n_heads + 1, 5 * n_blocks), squeeze=False, layout="constrained")
+    uniform = 1 / len(labels)
+    fig, axes = plt.subplots(n_blocks, n_heads, figsize=(7 * n_heads + 1.5, 6.5 * n_blocks), squeeze=False, layout="constrained")
     for b in range(n_blocks):
+        top = max(float(attention[b].max()), 1.5 * uniform)
         for h in range(n_heads):
             ax = axes[b][h]
             image = ax.imshow(attention[b][h].numpy(), cmap="viridis", vmin=0, vmax=top)
-            ax.set_title(f"block {b + 1}, head {h + 1}", fontsize=10)
-            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6.5)
-            ax.set_yticks(range(len(labels)), labels, fontsize=6.5)
-            ax.set_xlabel("attended item (key)", fontsize=8)
-            ax.set_ylabel("attending item (query)", fontsize=8)
-    bar = fig.colorbar(image, ax=axes, fraction=0.03, pad=0.02, label="attention weight")
-    uniform = 1 / len(labels)
-    bar.ax.axhline(uniform, color="white", linewidth=2)
-    bar.ax.text(1.6, uniform, f"1/n = {uniform:.3f}", transform=bar.ax.get_yaxis_transform(), va="center", fontsize=8)
+            ax.set_title(f"block {b + 1}, head {h + 1}", fontsize=11)
+            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
+            ax.set_yticks(range(len(labels)), labels, fontsize=8)
+            ax.set_xlabel("attended item (key)", fontsize=9)
+            ax.set_ylabel("attending item (query)", fontsize=9)
+        bar = fig.colorbar(image, ax=axes[b].tolist(), fraction=0.03, pad=0.02, label=f"block {b + 1}: attention weight")
+        bar.ax.axhline(uniform, color="white", linewidth=2)
+        bar.ax.text(1.6, uniform, f"1/n = {uniform:.3f}", transform=bar.ax.get_yaxis_transform(), va="center", fontsize=8)
     return _save(fig, path)
 
 
