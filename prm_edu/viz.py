@@ -24,7 +24,7 @@ def _save(fig, path: str | Path | None):
 
 def plot_learning_curves(histories: dict[str, History], path: str | Path | None = None):
     """Training loss and the monitored validation measure per epoch, one line per model."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")  # the legend below the panels, never over a line
     for name, history in histories.items():
         epochs = [e["epoch"] + 1 for e in history.epochs]
         axes[0].plot(epochs, history.column("train_loss"), marker="o", label=name)
@@ -35,8 +35,7 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path | None 
     axes[1].set(title=f"validation {monitor} (circle: restored epoch)", xlabel="epoch", ylabel=f"validation {monitor}")
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
-    axes[0].legend()
-    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=min(5, len(histories)), fontsize=9)
     return _save(fig, path)
 
 
