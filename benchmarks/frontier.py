@@ -1,14 +1,14 @@
 """The speed/quality frontier of the demo: what each setting earns against what it costs.
 
-    python frontier.py run --point default --seed 0     # one job: writes frontier/default_seed0.json
-    python frontier.py report                           # the table and the figure from every job written
+    python frontier.py run --point "d 32, epochs 8" --seed 0   # one job: writes frontier/d_32_epochs_8_seed0.json
+    python frontier.py report                                  # the table and frontier.png from every job written
 
 A point is the demo's config with some settings changed (POINTS below). Each job runs the
 demo (`prm_edu.experiment.demo.run`: its five rows, its stopping rule) for one seed on one
 torch thread, its rows one after another, so its seconds are core-seconds (wall, and the
-process's CPU time, which a busy machine does not inflate): run two jobs side by side on
-two cores. It records the seconds of each part (the world and its logs,
-the click model's pre-training, each row's training), the table, and each row's epochs.
+process's CPU time, which a busy machine inflates far less): run two jobs side by side on
+two cores. It records the seconds of each part (the world and its logs, the click model's
+pre-training, each row's training), the table, and each row's epochs.
 The report gives, per point over its seeds: PRM-Personalized's share of the oracle's gain
 (mean ± std), how many of the demo's claims hold (mean > 2 std of the per-seed
 differences), and the core-seconds of the rows and of the whole job.
