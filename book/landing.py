@@ -82,7 +82,8 @@ def _page(title: str, mathjax: str | None, body: str) -> str:
 
 
 def landing(notebooks: list[dict], assignments: list[tuple[str, str]], readme: str, full: bool, mathjax: str) -> str:
-    """index.html. `notebooks`: dicts with name, title, goal, exercise, and the minutes of each setting (None: not run)."""
+    """index.html. `notebooks`: dicts with name, title, goal, exercise, words (of its text and code), and the minutes
+    of each setting (None: not run)."""
     titles = {nb["name"]: nb["title"] for nb in notebooks}
     assignment_titles = dict(assignments)
     rows = []

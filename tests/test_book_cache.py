@@ -75,10 +75,11 @@ def test_the_landing_page_and_the_developers_page():
     assert "## Tests" not in course and "## Quick start" in course and "## Course assignments" in course
     assert len(course) + len(developers) == len(readme)  # nothing dropped
     notebooks = [{"name": "04_self_attention", "title": "04 · Self-attention", "goal": "compute it", "fast": 30.0, "full": None,
-                  "exercise": "attention"}]
+                  "exercise": "attention", "words": 1520}]
     page = landing.landing(notebooks, [("attention", "Attention by hand")], readme, True, "m.js")
     assert "<a href='assignments/attention.html'>Attention by hand</a>" in page  # the notebook's assignment, linked
     assert "<td>1 / –</td>" in page and "<a href='03_input_layer.html'>03</a>" in page  # minutes, what to read before
+    assert f"<td>{round(1520 / landing.WORDS_A_MINUTE)}</td>" in page and "Before you start" in page  # reading time
     assert "href='developers.html'" in page and "## Tests" not in page
     assert landing.exercise_of("**Exercise** (graded): `assignments/source/attention` has") == "attention"
     linked = landing.link_exercises("see <code>assignments/source/attention</code>")
