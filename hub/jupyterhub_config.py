@@ -81,8 +81,8 @@ c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: str(runtime_dir(s
 
 async def prepare_account(spawner):
     """Before each start: the account's runtime folder (0700, theirs); at the first start, the
-    course's notebooks into their home (never over their own copy). The file work runs in a thread:
-    run in the hub's event loop, thirty first starts at once stalled the hub's API for seconds."""
+    course's notebooks into their home (never over their own copy). The file work runs in a thread,
+    so that a class's first starts at once do not hold up the hub's event loop with it."""
     await asyncio.to_thread(_prepare_account, spawner.user.name)
 
 
