@@ -218,7 +218,10 @@ class Watch(threading.Thread):
         while not self.done.is_set():
             started = time.monotonic()
             try:
-                with urllib.request.urlopen(f"{self.url}/hub/api/", timeout=10) as r:
+                # 30 s: while thirty servers start at once on two cores, the hub's loop stalls twice for 5 to 7 s
+                # (LocalProcessSpawner forks the hub in its loop), so one answer can take 10 to 13 s; an answer
+                # later than 30 s, or none, fails. The slowest answer goes into build/hub/report.json.
+                with urllib.request.urlopen(f"{self.url}/hub/api/", timeout=30) as r:
                     assert r.status == 200
             except Exception as err:  # noqa: BLE001 (any failure counts)
                 self.failures.append(f"{time.strftime('%X')}: {err!r}")
@@ -547,7 +550,7 @@ def report():
         # an account outside the course, running the shared environment's Python: make hub-stop must leave it alone
         outside = f"{prefix}x"
         subprocess.run(["useradd", "--no-create-home", outside], check=True, capture_output=True)
-        outsider = subprocess.Popen([str(settings.env / "bin" / "python"), "-c", "import time; time.sleep(900)"],
+        outsider = subprocess.Popen([str(settings.env / "bin" / "python"), "-c", "import time; time.sleep(3600)"],
                                     user=outside, start_new_session=True)
         asyncio.run(run_class(report))
         report.watch.done.set()
