@@ -19,10 +19,16 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # the course's changes to nbgrader (course_nbgrader.py, beside this file): feedback without the hidden tests'
 # code, and a warning for a locked cell only when the student edited it
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from course_nbgrader import HideHiddenTests, ReportEditedCells  # noqa: E402
+from course_nbgrader import HideHiddenTests, ReportEditedCells, SealedExecute  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = ["nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
                                       "nbgrader.preprocessors.OverwriteKernelspec", ReportEditedCells,
                                       "nbgrader.preprocessors.CheckCellMetadata"]
 c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades", HideHiddenTests,
                                     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+# autograde, sealed (sealed.py): the answers run in a process of their own, as an unprivileged account, and the
+# tests that decide the score in nbgrader's kernel, which never runs a student's code; the rest is nbgrader's own
+c.Autograde.autograde_preprocessors = [SealedExecute, "nbgrader.preprocessors.IgnorePattern",
+                                       "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+                                       "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+                                       "nbgrader.preprocessors.CheckCellMetadata"]

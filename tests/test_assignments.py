@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -22,9 +23,75 @@ BROKEN_ATTENTION = '''def scaled_dot_product_attention(q, k, v, padding_mask=Non
     scores = q @ k.transpose(-2, -1)  # forgets 1/sqrt(d) and the padding mask
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights'''
+# answers that try to earn what they did not: each gets what its honest part earns
+ATTACKS = {
+    # every check replaced by a no-op, and an answer that returns nothing: 0
+    "patches_checks": """import sys
+for module in list(sys.modules.values()):
+    for name in dir(module) if "grading" in getattr(module, "__name__", "") else ():
+        if name.startswith("check"):
+            setattr(module, name, lambda *args, **kwargs: None)
+try:
+    from prm_edu import grading
+    for name in dir(grading):
+        if name.startswith("check"):
+            setattr(grading, name, lambda *args, **kwargs: None)
+except ImportError:
+    pass
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    return None""",
+    # the broken answer (2 points), with torch.allclose made to agree with anything: still 2
+    "patches_torch": "import torch\n\ntorch.allclose = lambda *args, **kwargs: True\n\n",
+    # the library's own attention, called from a thread, after switching profilers off, through importlib: 0
+    "library_in_a_thread": """from concurrent.futures import ThreadPoolExecutor
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    from prm_edu.prm.attention import scaled_dot_product_attention as theirs
+    with ThreadPoolExecutor() as pool:
+        return pool.submit(theirs, q, k, v, padding_mask).result()""",
+    "library_without_profiler": """import sys
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    sys.setprofile(None)
+    from prm_edu.prm import attention
+    return attention.scaled_dot_product_attention(q, k, v, padding_mask)""",
+    "library_by_importlib": """import importlib
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    return importlib.import_module("prm_" + "edu.prm.attention").scaled_dot_product_attention(q, k, v, padding_mask)""",
+    # reads the hidden tests and the gradebook during grading, leaves what it read in a world-readable file: 0
+    "reads_the_course": """import os
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    found = {}
+    for path in (COURSE + "/source/attention/attention.ipynb", COURSE + "/gradebook.db"):
+        try:
+            with open(path, "rb") as file:
+                found[path] = len(file.read())
+        except OSError as err:
+            found[path] = type(err).__name__
+    with open(LEAK, "w") as file:
+        file.write(repr(found))
+    os.chmod(LEAK, 0o644)
+    raise RuntimeError("nothing to see")""",
+}
+ATTACKS["patches_torch"] += BROKEN_ATTENTION
 HANGING_ATTENTION = '''def scaled_dot_product_attention(q, k, v, padding_mask=None):
     while True:
         pass'''
+
+
+def _grader_account() -> str:
+    """The account the answers run as in these tests: nobody, as root, where it can run this Python; else
+    this account (a Python under root's home, as here in CI, is closed to it; make test-hub grades as one)."""
+    if os.geteuid() != 0:
+        return ""
+    try:
+        subprocess.run([sys.executable, "-c", "pass"], user="nobody", check=True, capture_output=True, timeout=60)
+    except (PermissionError, subprocess.CalledProcessError):
+        return ""
+    return "nobody"
 
 
 def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
@@ -82,7 +149,15 @@ def test_autograding_two_sample_submissions_and_two_bad_ones(course):
     _with_solution_cell(release, "attention", f"import torch\n\n{BROKEN_ATTENTION}", edited)
     _with_solution_cell(edited, "test_padding", "pass", edited)
     submissions["edits_a_test"] = None
-    done = _nbgrader(course, "autograde", "attention", "--force", "--ExecutePreprocessor.timeout=10")
+    leak = Path(tempfile.mkdtemp()) / "leak.txt"
+    os.chmod(leak.parent, 0o777)
+    for student, source in ATTACKS.items():
+        source = source.replace("COURSE", repr(str(course))).replace("LEAK", repr(str(leak)))
+        _with_solution_cell(release, "attention", source, course / "submitted" / student / "attention" / "attention.ipynb")
+        submissions[student] = source
+    account = _grader_account()
+    done = _nbgrader(course, "autograde", "attention", "--force", "--SealedExecute.timeout=10",
+                     f"--SealedExecute.account={account}")
     assert done.returncode == 0, done.stderr[-3000:]
     # a locked cell's edit is named, and only that: the hidden tests put back are no edit
     assert "edits_a_test: cell test_padding is locked but was edited" in done.stderr
@@ -95,6 +170,11 @@ def test_autograding_two_sample_submissions_and_two_bad_ones(course):
     assert scores["correct"] == 10
     assert scores["broken"] == scores["edits_a_test"] == 2  # shapes and row sums only: no scale, no mask
     assert scores["hangs"] == 0 and scores["raises"] == 0
+    assert {s: scores[s] for s in ATTACKS} == {s: 2 if s == "patches_torch" else 0 for s in ATTACKS}
+    if account:  # the answers ran as the grading account: the course's files were closed to them
+        assert "PermissionError" in leak.read_text() and "source" in leak.read_text(), leak.read_text()
+    else:  # they ran as this account: the score is still theirs only, the files were not closed
+        assert "the answers run as you" in done.stderr
     graded = nbformat.read(course / "autograded" / "broken" / "attention" / "attention.ipynb", as_version=4)
     messages = " ".join(o.get("evalue", "") for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error")
     assert "padding mask" in messages and "sqrt(64) = 8" in messages  # feedback in words a student understands
