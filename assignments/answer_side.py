@@ -20,11 +20,16 @@ import io
 import itertools
 import os
 import pickle  # the grader's requests (the grader is the trusted side; replies never use pickle)
+import resource
 import struct
 import sys
 import traceback
 import types
 
+# limits the answer cannot lift (an unprivileged process may lower its hard limits, never raise them)
+cpu_seconds, file_bytes = (int(n) for n in os.environ.get("PRM_EDU_ANSWER_LIMITS", "600 67108864").split())
+resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
 sys.path.extend(sys.argv[1:])  # the environment's site-packages: torch and numpy, but see NoLibrary
 
 

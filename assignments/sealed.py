@@ -26,7 +26,6 @@ import io
 import os
 import pickle
 import pwd
-import resource
 import select
 import shutil
 import signal
@@ -79,7 +78,8 @@ def spawn(channel: socket.socket, account: str | None, cpu_seconds: int = CPU_SE
         entry = pwd.getpwnam(account)
         os.chown(workdir, entry.pw_uid, entry.pw_gid)
         switch = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-    env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "OMP_NUM_THREADS": "1", "LANG": "C.UTF-8"}
+    env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "OMP_NUM_THREADS": "1", "LANG": "C.UTF-8",
+           "PRM_EDU_ANSWER_LIMITS": f"{cpu_seconds} {FILE_BYTES}"}  # set by answer_side.py before any answer runs
     try:
         process = subprocess.Popen(answer_command(), stdin=channel.fileno(), stdout=channel.fileno(), stderr=subprocess.DEVNULL,
                                    cwd=workdir, env=env, umask=0o077, process_group=0, **switch)
@@ -88,8 +88,6 @@ def spawn(channel: socket.socket, account: str | None, cpu_seconds: int = CPU_SE
         raise PermissionError(f"the grading account {account} cannot run {sys.executable}: build the environment from a "
                               "Python outside a private home (e.g. /usr/bin/python3 into /opt, as hub/README.md does), "
                               "or grade with no account (SealedExecute.account = '': the answers then run as you)") from None
-    for limit, value in ((resource.RLIMIT_CPU, cpu_seconds), (resource.RLIMIT_FSIZE, FILE_BYTES)):
-        resource.prlimit(process.pid, limit, (value, value))  # before its first line of an answer (torch loads first)
     process.workdir = workdir
     return process
 
@@ -128,8 +126,9 @@ def receive_reply(channel: socket.socket) -> dict:
         reply = torch.load(io.BytesIO(_read(channel, length)), weights_only=True)
     except EOFError:
         raise
-    except Exception as err:
-        return {"ok": False, "error": ("TypeError", f"the grader could not read what your code sent back ({err})")}
+    except Exception:  # torch's message suggests loading it unsafely: not for a student
+        return {"ok": False, "error": ("TypeError", "the grader could not read what your code sent back: return tensors, "
+                                                    "numbers, strings, or lists, tuples and dicts of them")}
     return reply if isinstance(reply, dict) else {"ok": False, "error": ("TypeError", "the grader got no reply")}
 
 
@@ -274,6 +273,7 @@ def serve(socket_path: str, account: str, graders: list[str]) -> None:
     process as `account` on it, and stop that process when the caller hangs up. Others are refused."""
     allowed = {0} | {pwd.getpwnam(name).pw_uid for name in graders}
     pwd.getpwnam(account)  # a missing account stops the service here, not at the first grading
+    os.makedirs(os.path.dirname(socket_path), mode=0o755, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -53,6 +53,7 @@ class Settings:
     homes: str = "/home"  # where the course's home folders are made
     group: str = "prm-edu"  # the Unix group that marks the course's accounts
     instructor: str = "instructor"
+    grader: str = "prm-grader"  # the system account that runs the students' answers when the instructor autogrades
     students: list[str] = field(default_factory=list)
     ip: str = "127.0.0.1"  # a cloud server keeps this and puts an HTTPS proxy in front (hub/README.md)
     port: int = 8000
@@ -169,12 +170,15 @@ def is_course_account(username: str, group: str) -> bool | None:
     return username in course.gr_mem or account.pw_gid == course.gr_gid
 
 
-def check_class(students: list[Student], instructor: str, group: str, roster: str | Path = "the roster") -> None:
+def check_class(students: list[Student], instructor: str, group: str, roster: str | Path = "the roster",
+                grader: str = "prm-grader") -> None:
     """Everything that must hold before any account is made or changed."""
     check_username(instructor, "--instructor")
     for s in students:
         if s.username == instructor:
             raise ValueError(f"{roster}, line {s.line}: '{s.username}' is the instructor's account, not a student's")
+        if s.username == grader:
+            raise ValueError(f"{roster}, line {s.line}: '{s.username}' is the grading account, not a student's")
     for username, where in [(instructor, "--instructor")] + [(s.username, f"{roster}, line {s.line}") for s in students]:
         known = is_course_account(username, group)
         if known is False:
@@ -190,7 +194,7 @@ def check_class(students: list[Student], instructor: str, group: str, roster: st
 def setup(settings: Settings, roster: str | Path, log=print) -> dict[str, str]:
     """Idempotent. Returns the passwords of the accounts made this time (also appended to <state>/passwords.csv)."""
     students = read_roster(roster)
-    check_class(students, settings.instructor, settings.group, roster)  # nothing has changed yet
+    check_class(students, settings.instructor, settings.group, roster, settings.grader)  # nothing has changed yet
     if settings.path("class.json").exists() and (saved := Settings.load(settings.state).instructor) != settings.instructor:
         raise ValueError(f"--instructor: this class's instructor is '{saved}' ({settings.path('class.json')}), "
                          f"not '{settings.instructor}'")
@@ -215,7 +219,9 @@ def setup(settings: Settings, roster: str | Path, log=print) -> dict[str, str]:
         os.chmod(settings.path("passwords.csv"), 0o600)
     if not settings.path("class-admin-token").exists():  # the API token of the class-admin service (make hub-stop, tests)
         _write_private(settings.path("class-admin-token"), secrets.token_hex(32))
+    ensure_grader(settings)
     install_course(settings)
+    close_library(settings)
     log(f"class ready: {len(students)} students, instructor '{settings.instructor}', {len(new)} new accounts"
         + (f" (passwords in {settings.path('passwords.csv')})" if new else ""))
     return new
@@ -232,6 +238,30 @@ def ensure_account(username: str, name: str, settings: Settings) -> str | None:
         _run(["chpasswd"], input=f"{username}:{password}\n")
     os.chmod(pwd.getpwnam(username).pw_dir, 0o700)  # closed to other students (useradd -m makes 0755 here)
     return password
+
+
+def ensure_grader(settings: Settings) -> None:
+    """The grading account: a system account with no home, no shell and no group of the course's,
+    as which the grading service runs the students' answers (assignments/sealed.py)."""
+    try:
+        account = pwd.getpwnam(settings.grader)
+    except KeyError:
+        _run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+              "--comment", "prm-edu grading", settings.grader])
+        return
+    if is_course_account(settings.grader, settings.group) or account.pw_uid == 0:
+        raise ValueError(f"--grader: '{settings.grader}' is root or one of the course's accounts; the grading account "
+                         "must be an unprivileged account of its own")
+
+
+def close_library(settings: Settings) -> None:
+    """prm-edu's code in the shared environment: readable by the course's accounts only (its group), so that
+    an answer run as the grading account cannot load the library's implementation of its exercise."""
+    purelib = Path(subprocess.run([str(settings.env / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                  capture_output=True, text=True, check=True).stdout.strip())
+    for path in [purelib / "prm_edu", *purelib.glob("prm_edu-*.dist-info")]:
+        _run(["chgrp", "-R", settings.group, str(path)])
+        _run(["chmod", "-R", "o-rwx", str(path)])
 
 
 def build_environment(settings: Settings, log=print) -> None:
@@ -275,6 +305,10 @@ def install_course(settings: Settings) -> None:
         else:
             _run([str(settings.env / "bin" / "python"), "-m", "pip", "download", "--quiet", "--no-deps", "recbole==1.2.1", "-d", str(data)])
     shutil.copy2(HUB / "jupyterhub_config.py", Path(settings.prefix) / "jupyterhub_config.py")
+    grading = Path(settings.prefix) / "grading"  # the grading service's code (root runs it; the answers' side is passed to them)
+    grading.mkdir(exist_ok=True)
+    for name in ("sealed.py", "answer_side.py"):
+        shutil.copy2(REPO / "assignments" / name, grading / name)
     _chmod_readable(Path(settings.prefix))
     # nbgrader's settings for everyone who runs the shared environment: the course and its exchange
     etc = settings.env / "etc" / "jupyter"
@@ -286,7 +320,9 @@ def install_course(settings: Settings) -> None:
         f"c.Exchange.root = {settings.exchange!r}\n"
         "c.Exchange.path_includes_course = True  # students fetch into ~/prm-edu/<assignment>/\n"
         "c.ExchangeFactory.submit = 'prm_edu_closed_exchange.ClosedSubmit'  # a submission: its author and the instructor only\n"
-        "c.ExchangeFactory.collect = 'prm_edu_closed_exchange.OwnedCollect'  # collected only from the account it names\n")
+        "c.ExchangeFactory.collect = 'prm_edu_closed_exchange.OwnedCollect'  # collected only from the account it names\n"
+        "# autograde runs each answer as the grading account, through the hub's grading service (assignments/sealed.py)\n"
+        f"c.SealedExecute.socket = {str(Path(settings.runtime) / 'grading.sock')!r}\n")
     os.chmod(etc / "nbgrader_config.py", 0o644)
     account = pwd.getpwnam(settings.instructor)
     exchange = Path(settings.exchange)
@@ -369,7 +405,7 @@ def hub_pid(settings: Settings) -> int | None:
 def course_processes(settings: Settings) -> list[int]:
     """Processes of the course's accounts that run from the shared environment (servers, kernels)."""
     uids = set()
-    for username in [settings.instructor, *settings.students]:
+    for username in [settings.instructor, *settings.students, settings.grader]:
         try:
             uids.add(pwd.getpwnam(username).pw_uid)
         except KeyError:
@@ -489,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state", default=Settings.state, help="the class's state folder (default %(default)s)")
     parser.add_argument("--roster", help="setup: the roster CSV, header 'username,name'")
     defaults = Settings()
-    for name in ("instructor", "prefix", "exchange", "homes", "group", "ip", "port", "mem_limit", "cull_idle_seconds", "python",
+    for name in ("instructor", "grader", "prefix", "exchange", "homes", "group", "ip", "port", "mem_limit", "cull_idle_seconds", "python",
                  "spawner", "torch"):
         value = getattr(defaults, name)
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"setup (default {value})")

@@ -70,6 +70,7 @@ MOVIELENS = PREFIX / "data" / "recbole-1.2.1-py3-none-any.whl"  # notebook 08 re
 if MOVIELENS.exists():
     c.Spawner.environment["PRM_EDU_MOVIELENS"] = str(MOVIELENS)
 RUNTIME = Path(CLASS["runtime"])  # each account's runtime folder, RUNTIME/<uid>: its kernels' sockets
+GRADING_SOCKET = RUNTIME / "grading.sock"  # the grading service's (below); the course's nbgrader settings name it
 
 
 def runtime_dir(spawner) -> Path:
@@ -105,8 +106,13 @@ def _prepare_account(name: str) -> None:
 
 c.Spawner.pre_spawn_hook = prepare_account
 
-# --- services: the idle culler, and the class-admin token (classroom.py stop, the class test)
+# --- services: the idle culler; the grading service, which runs each answer as the grading account when the
+# instructor autogrades (assignments/sealed.py; it serves the instructor only); the class-admin token
+# (classroom.py stop, the class test)
 c.JupyterHub.services = [
+    {"name": "grading", "command": [str(ENV / "bin" / "python"), str(PREFIX / "grading" / "sealed.py"), "serve",
+                                    f"--socket={GRADING_SOCKET}", f"--account={CLASS.get('grader', 'prm-grader')}",
+                                    f"--grader={CLASS['instructor']}"]},
     {"name": "idle-culler", "command": [str(ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
                                          f"--timeout={CLASS['cull_idle_seconds']}"]},
     {"name": "class-admin", "api_token": (STATE / "class-admin-token").read_text().strip()},

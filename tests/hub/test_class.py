@@ -12,6 +12,7 @@ removes them, its folders and its servers afterwards, also when it fails.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -56,7 +57,7 @@ SOLUTION_CELL = {"attention": "attention", "ranking_metrics": "metrics", "fm_int
                  "input_layer": "input_layer", "listwise_loss": "loss"}
 MAX_POINTS = {"attention": 10, "ranking_metrics": 9, "fm_interaction": 6, "input_layer": 6, "listwise_loss": 8}
 TEST_PREFIX = "zzprm"  # accounts zzprm<4 letters>s01..s30 and zzprm<4 letters>i: no real account is named so
-LEFTOVER = re.compile(rf"^{TEST_PREFIX}[a-z]{{4}}(s\d\d|i|x)?$")  # x: an account outside the class
+LEFTOVER = re.compile(rf"^{TEST_PREFIX}[a-z]{{4}}(s\d\d|i|x|g)?$")  # x: an account outside the class; g: the grader
 PROFILE = os.environ.get("PRM_HUB_TEST_PREFIX", "/opt/prm-edu-hub-test")  # the test's own shared environment
 CELL_TIMEOUT = 10  # seconds a student waits on a cell before pressing stop
 AUTOGRADE_TIMEOUT = {"attention": 15, "listwise_loss": 300}  # per cell; the course's setting is 120 s
@@ -80,10 +81,79 @@ ATTENTION_ANSWERS = {
     while True:
         pass''',
     "library": "from prm_edu.prm.attention import scaled_dot_product_attention  # the library's own",
+    # students who attack the grading: each earns what its honest part earns
+    "library_thread": """from concurrent.futures import ThreadPoolExecutor
+
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    from prm_edu.prm.attention import scaled_dot_product_attention as theirs
+    with ThreadPoolExecutor() as pool:
+        return pool.submit(theirs, q, k, v, padding_mask).result()""",
+    "library_profiler": """import sys
+
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    sys.setprofile(None)
+    from prm_edu.prm import attention
+    return attention.scaled_dot_product_attention(q, k, v, padding_mask)""",
+    # importlib, after taking the grader's guard out of the import system: the library's files are closed to it
+    "library_importlib": """import importlib
+import sys
+
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "NoLibrary"]
+    importlib.invalidate_caches()
+    return importlib.import_module("prm_" + "edu.prm.attention").scaled_dot_product_attention(q, k, v, padding_mask)""",
+    "patches_checks": """import sys
+
+for module in list(sys.modules.values()):
+    if "grading" in getattr(module, "__name__", ""):
+        for name in dir(module):
+            if name.startswith("check"):
+                setattr(module, name, lambda *args, **kwargs: None)
+try:
+    from prm_edu import grading
+    for name in dir(grading):
+        if name.startswith("check"):
+            setattr(grading, name, lambda *args, **kwargs: None)
+except ImportError:
+    pass
+
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    return None""",
+    # the no_scale answer, with torch.allclose made to agree with anything
+    "patches_torch": "torch.allclose = lambda *args, **kwargs: True\n\n",
+    # reads the hidden tests and the gradebook while autograde runs it, and leaves what it got in a world-readable file
+    "reads_course": """import os
+
+
+def scaled_dot_product_attention(q, k, v, padding_mask=None):
+    found = {"uid": os.getuid()}
+    for path in (COURSE + "/source/attention/attention.ipynb", COURSE + "/gradebook.db"):
+        try:
+            with open(path, "rb") as file:
+                found[path] = len(file.read())
+        except OSError as err:
+            found[path] = type(err).__name__
+    with open(LEAK, "w") as file:
+        file.write(repr(found))
+    os.chmod(LEAK, 0o644)
+    raise RuntimeError("nothing to see")""",
+    # a blank answer whose test cells are edited to pass: they are put back and graded
+    "edits_locked": None,
 }
+ATTENTION_ANSWERS["patches_torch"] += ATTENTION_ANSWERS["no_scale"]
+LEAK = "/tmp/prm-edu-hub-test-leak.txt"  # where reads_course leaves what it read
 # points each kind earns on attention: shapes 2, padding 4, scale 2, all-padding list 2
-ATTENTION_POINTS = {"correct": 10, "no_scale": 2 + 2, "no_mask": 2 + 2, "raises": 0, "hangs": 0, "library": 0, "blank": 0}
-KINDS = ["correct"] * 12 + ["no_scale"] * 4 + ["no_mask"] * 4 + ["raises"] * 3 + ["hangs"] * 2 + ["library"] * 3 + ["blank"] * 2
+ATTENTION_POINTS = {"correct": 10, "no_scale": 2 + 2, "no_mask": 2 + 2, "raises": 0, "hangs": 0, "library": 0, "blank": 0,
+                    "library_thread": 0, "library_profiler": 0, "library_importlib": 0, "patches_checks": 0,
+                    "patches_torch": 2 + 2, "reads_course": 0, "edits_locked": 0}
+KINDS = (["correct"] * 8 + ["no_scale"] * 4 + ["no_mask"] * 4 + ["raises"] * 2 + ["hangs"] * 2 + ["blank"] * 2
+         + ["library", "library_thread", "library_profiler", "library_importlib", "patches_checks", "patches_torch",
+            "reads_course", "edits_locked"])
+FORGER, VICTIM = 29, 12  # the student who forges a submission for another (a no_scale one), by index
 
 # the three who do all five assignments: (kind per assignment); the others do attention only
 ALL_FIVE = {
@@ -116,16 +186,41 @@ def listwise_loss(logits, labels, padding_mask):
 OTHER_POINTS = {"correct": None, "library": 0, "no_bias": 0, "blank": 0}  # None: full marks
 
 
+# a forged submission: a folder in the exchange's inbound named for another student, dated after everyone's
+FORGE = """import json, os, sys
+exchange, victim, code = sys.argv[1:]
+notebook = {"cells": [{"cell_type": "code", "execution_count": None, "id": "forged", "metadata": {"nbgrader": {
+    "grade": False, "grade_id": "attention", "locked": False, "schema_version": 3, "solution": True, "task": False}},
+    "outputs": [], "source": code}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+folder = os.path.join(exchange, "prm-edu", "inbound", victim + "+attention+2099-01-01 00:00:00.000000 UTC+forged")
+os.mkdir(folder)
+with open(os.path.join(folder, "attention.ipynb"), "w") as out:
+    json.dump(notebook, out)
+with open(os.path.join(folder, "timestamp.txt"), "w") as out:
+    out.write("2099-01-01 00:00:00.000000 UTC")
+for name in os.listdir(folder):
+    os.chmod(os.path.join(folder, name), 0o644)
+os.chmod(folder, 0o755)
+print("forged", folder)
+"""
+
+
 def solution(assignment: str) -> str:
     nb = nbformat.read(ROOT / "assignments" / "source" / assignment / f"{assignment}.ipynb", as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SOLUTION_CELL[assignment])
     return "\n".join(line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
 
 
-def answer(assignment: str, kind: str) -> str | None:
-    """The code a student writes in the answer cell; None leaves the cell as released (blank)."""
+def answer(assignment: str, kind: str, settings=None) -> str | dict | None:
+    """The code a student writes in the answer cell; None leaves the cell as released (blank); a dict
+    sets cells by their grade id."""
     if kind == "blank":
         return None
+    if kind == "edits_locked":
+        return {"test_full_lists": "pass", "test_padding": "pass", "test_scale": "pass", "test_all_padding": "pass"}
+    if kind == "reads_course":
+        course = Path(pwd.getpwnam(settings.instructor).pw_dir) / COURSE
+        return ATTENTION_ANSWERS[kind].replace("COURSE", repr(str(course))).replace("LEAK", repr(LEAK))
     if kind == "correct":
         return solution(assignment)
     return ATTENTION_ANSWERS[kind] if assignment == "attention" else OTHER_ANSWERS[(assignment, kind)]
@@ -341,7 +436,7 @@ class Lab:
             await self.call("DELETE", f"/api/kernels/{kernel['id']}")
         return {"interrupted": interrupted, "kernel_mb": kernel_mb, "transport": connection["transport"]}
 
-    async def do(self, assignment: str, code: str | None, marker: str, submit_blank_first: bool = False) -> dict:
+    async def do(self, assignment: str, code: str | dict | None, marker: str, submit_blank_first: bool = False) -> dict:
         """Fetch, edit the answer cell, run the notebook, save it, submit."""
         await self.nbgrader("fetch", assignment)
         path = f"{COURSE}/{assignment}/{assignment}.ipynb"
@@ -349,7 +444,10 @@ class Lab:
         if submit_blank_first:  # a first, blank submission: the second one must be the one graded
             await self.nbgrader("submit", assignment)
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == SOLUTION_CELL[assignment])
-        if code is not None:
+        if isinstance(code, dict):  # cells other than the answer's, by grade id
+            for other in nb.cells:
+                other.source = code.get(other.metadata.get("nbgrader", {}).get("grade_id"), other.source)
+        elif code is not None:
             cell.source = code
         cell.source += f"\n# {marker}"  # whose notebook this is, to find swaps
         run = await self.run_notebook(nb, f"{COURSE}/{assignment}")
@@ -473,21 +571,29 @@ async def run_class(report: Report) -> None:
                 report.work[(user, assignment)] = kind
                 started = time.monotonic()
                 twice = i == 3 and assignment == "attention"  # one student submits a blank version first
-                run = await lab.do(assignment, answer(assignment, kind), f"answer of {user}", submit_blank_first=twice)
+                run = await lab.do(assignment, answer(assignment, kind, settings), f"answer of {user}", submit_blank_first=twice)
                 report.runs[(user, assignment)] = {**run, "seconds": time.monotonic() - started}
     t = time.monotonic()
     await asyncio.gather(*(student_work(i, s) for i, s in enumerate(students)))
     report.timings["students' work"] = time.monotonic() - t
     report.memory["server MB (after work)"] = [max(rss_mb(s, "jupyterhub-singleuser"), default=0.0) for s in students]
 
+    # a student forges a submission for another, as a kernel of theirs could: a correct answer under the victim's name
+    forger, victim = students[FORGER], students[VICTIM]
+    report.messages["forged"] = as_user(forger, [str(settings.env / "bin" / "python"), "-c", FORGE, settings.exchange, victim,
+                                                 solution("attention") + f"\n# answer of {victim}"], "/", settings, timeout=60)
+    Path(LEAK).unlink(missing_ok=True)
+
     # the instructor collects, autogrades, writes and releases the feedback
     for assignment in ASSIGNMENTS:
         done = nbgrader(settings, "collect", assignment)
         assert done.returncode == 0, done.stderr[-3000:]
+        report.messages[f"collect {assignment}"] = done.stderr
         t = time.monotonic()
         done = nbgrader(settings, "autograde", assignment, "--force",
                         f"--ExecutePreprocessor.timeout={AUTOGRADE_TIMEOUT.get(assignment, 60)}", timeout=1800)
         assert done.returncode == 0, done.stderr[-3000:]
+        report.messages[f"autograde {assignment}"] = done.stderr
         submissions = sum(1 for (_, a) in report.work if a == assignment)
         report.timings[f"autograde {assignment}"] = (time.monotonic() - t, submissions)
         for step in ("generate_feedback", "release_feedback"):
@@ -522,7 +628,7 @@ def report():
     base = Path(tempfile.mkdtemp(prefix="prm-hub-test-"))
     os.chmod(base, 0o755)  # students walk through it to their homes and the exchange
     settings = classroom.Settings(prefix=PROFILE, state=str(base / "state"), exchange=str(base / "exchange"),
-                                  homes=str(base / "home"), group=prefix, instructor=f"{prefix}i", port=free_port(),
+                                  homes=str(base / "home"), group=prefix, instructor=f"{prefix}i", grader=f"{prefix}g", port=free_port(),
                                   hub_port=free_port(), proxy_api_port=free_port())
     roster = base / "roster.csv"
     roster.write_text("username,name\n" + "".join(f"{s},Student {i + 1}\n" for i, s in enumerate(students)))
@@ -570,7 +676,8 @@ def report():
         try:
             classroom.stop(settings)
         finally:
-            remove_leftovers(set(students) | {settings.instructor, f"{prefix}x"})
+            remove_leftovers(set(students) | {settings.instructor, f"{prefix}x", settings.grader})
+            Path(LEAK).unlink(missing_ok=True)
             keep_log(settings)
             shutil.rmtree(base, ignore_errors=True)
 
@@ -686,10 +793,46 @@ def test_feedback_reaches_every_student_and_says_why(report):
         pages = list((Path(pwd.getpwnam(student).pw_dir) / COURSE / assignment / "feedback").glob(f"*/{assignment}.html"))
         assert len(pages) == 1, (student, assignment)
         text = pages[0].read_text()
-        if kind == "library":
-            assert "calls prm-edu&#39;s own" in text or "calls prm-edu's own" in text, (student, assignment)
+        if kind == "library":  # the answer's process has no prm-edu to import
+            assert "prm-edu is not available to an answer during grading" in text, (student, assignment)
         if kind == "no_scale":
             assert "sqrt(d)" in text
+
+
+def test_a_forged_submission_is_refused_and_the_victims_own_graded(report):
+    forged = report.messages["forged"]
+    assert forged.returncode == 0 and "forged" in forged.stdout, forged.stderr  # the exchange let the student write it
+    victim = report.students[VICTIM]
+    assert f"Refused: {victim}+attention+2099" in report.messages["collect attention"]
+    assert gradebook_scores(report.settings)[(victim, "attention")] == ATTENTION_POINTS[report.kinds[victim]] < 10
+
+
+def test_answers_that_attack_the_grading_earn_their_honest_part(report):
+    scores = gradebook_scores(report.settings)
+    attackers = {s: k for s, k in report.kinds.items() if k.startswith(("library", "patches", "reads", "edits"))}
+    assert len(attackers) == 8
+    assert {s: scores[(s, "attention")] for s in attackers} == {s: ATTENTION_POINTS[k] for s, k in attackers.items()}
+    # the answer that read the course's files ran as the grading account, and was refused both
+    leaked = ast.literal_eval(Path(LEAK).read_text())
+    assert leaked.pop("uid") == pwd.getpwnam(report.settings.grader).pw_uid
+    assert sorted(leaked.values()) == ["PermissionError", "PermissionError"], leaked
+    # the locked cells edited to pass were put back and graded, and autograde named the edit
+    editor = next(s for s, k in attackers.items() if k == "edits_locked")
+    assert f"{editor}: cell test_padding is locked but was edited" in report.messages["autograde attention"]
+
+
+def test_the_grading_account_reads_none_of_the_instructors_files(report):
+    settings = report.settings
+    course = Path(pwd.getpwnam(settings.instructor).pw_dir) / COURSE
+    purelib = next((settings.env / "lib").glob("python3*/site-packages"))
+    paths = {"source": str(course / "source" / "attention" / "attention.ipynb"), "gradebook": str(course / "gradebook.db"),
+             "submissions": str(course / "submitted"), "the library's attention": str(purelib / "prm_edu" / "prm" / "attention.py")}
+    code = ("import json, os, sys\nresult = {}\nfor what, path in json.loads(sys.argv[1]).items():\n"
+            "    try:\n        os.listdir(path) if os.path.isdir(path) else open(path).read(1)\n        result[what] = 'read'\n"
+            "    except PermissionError:\n        result[what] = 'denied'\nprint(json.dumps(result))")
+    done = as_user(settings.grader, [str(settings.env / "bin" / "python"), "-c", code, json.dumps(paths)], "/", settings, timeout=60)
+    assert json.loads(done.stdout) == dict.fromkeys(paths, "denied"), done.stdout + done.stderr
+    assert Path(paths["gradebook"]).exists()  # it is there; the account cannot read it
 
 
 def test_students_cannot_read_what_is_not_theirs(report):
