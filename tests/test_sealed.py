@@ -4,8 +4,8 @@ is data; nothing it does there reaches the grader's process."""
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys
