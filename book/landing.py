@@ -25,6 +25,7 @@ PREREQUISITES = {
     "06_evaluation_and_ablations": ["05_prm_end_to_end"],
     "07_explorer": ["05_prm_end_to_end"],
     "08_movielens": ["05_prm_end_to_end"],
+    "09_prm_on_one_page": ["04_self_attention", "05_prm_end_to_end"],
 }
 # the README's sections for developers, not students (each with its subsections)
 DEVELOPER_SECTIONS = ("### On a GPU", "## Tests", "## The course as a website", "## Benchmarks")
