@@ -280,6 +280,13 @@ def serve(socket_path: str, account: str, graders: list[str]) -> None:
     listener.bind(socket_path)
     os.chmod(socket_path, 0o666)  # anyone may connect; who it is decides (SO_PEERCRED)
     listener.listen(64)
+
+    def leave(signum, _frame):  # the hub stops its services with SIGINT, then SIGTERM: go at once
+        os.unlink(socket_path)
+        os._exit(0)  # an answer's process still running has lost its grader too; `classroom.py stop` ends it
+
+    signal.signal(signal.SIGINT, leave)
+    signal.signal(signal.SIGTERM, leave)
     print(f"grading service on {socket_path}: answers run as {account}, for {', '.join(graders)}", flush=True)
     while True:
         channel, _ = listener.accept()

@@ -249,19 +249,23 @@ def ensure_grader(settings: Settings) -> None:
         _run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
               "--comment", "prm-edu grading", settings.grader])
         return
-    if is_course_account(settings.grader, settings.group) or account.pw_uid == 0:
-        raise ValueError(f"--grader: '{settings.grader}' is root or one of the course's accounts; the grading account "
-                         "must be an unprivileged account of its own")
+    others = [p.pw_name for p in pwd.getpwall() if p.pw_gid == account.pw_gid and p.pw_name != settings.grader]
+    if is_course_account(settings.grader, settings.group) or account.pw_uid == 0 or others or grp.getgrgid(account.pw_gid).gr_mem:
+        raise ValueError(f"--grader: '{settings.grader}' must be an unprivileged account with a group of its own, not root, "
+                         "not one of the course's accounts (the library's files are closed to its group)")
 
 
 def close_library(settings: Settings) -> None:
-    """prm-edu's code in the shared environment: readable by the course's accounts only (its group), so that
-    an answer run as the grading account cannot load the library's implementation of its exercise."""
+    """prm-edu's code in the shared environment: readable by every account but the grading account, so that
+    an answer run as that account cannot load the library's implementation of its exercise. The files take
+    the grading account's own group with no rights for it: Unix checks the group before "others", so its
+    members (that account alone) are refused while everyone else reads them as "others"."""
     purelib = Path(subprocess.run([str(settings.env / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                   capture_output=True, text=True, check=True).stdout.strip())
+    group = grp.getgrgid(pwd.getpwnam(settings.grader).pw_gid).gr_name
     for path in [purelib / "prm_edu", *purelib.glob("prm_edu-*.dist-info")]:
-        _run(["chgrp", "-R", settings.group, str(path)])
-        _run(["chmod", "-R", "o-rwx", str(path)])
+        _run(["chgrp", "-R", group, str(path)])
+        _run(["chmod", "-R", "g-rwx,o+rX", str(path)])
 
 
 def build_environment(settings: Settings, log=print) -> None:
@@ -382,7 +386,7 @@ def stop(settings: Settings, wait: float = 60.0) -> None:
             pass  # the hub does not answer: it stops its servers on SIGTERM anyway
         _terminate([pid], wait)
     settings.path("hub.pid").unlink(missing_ok=True)
-    _terminate(course_processes(settings), wait)
+    _terminate(course_processes(settings) + class_services(settings), wait)
 
 
 def status(settings: Settings) -> str:
@@ -417,6 +421,22 @@ def course_processes(settings: Settings) -> list[int]:
         try:
             if proc.stat().st_uid in uids and settings.prefix in (proc / "cmdline").read_bytes().decode(errors="replace"):
                 found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
+
+
+def class_services(settings: Settings) -> list[int]:
+    """The hub's own services of this class (the idle culler, the grading service), root's processes from the
+    shared environment: they stop with the hub, and are stopped here if the hub could not stop them."""
+    marks = ("jupyterhub_idle_culler", str(Path(settings.prefix) / "grading" / "sealed.py"))
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and proc.stat().st_uid == 0:
+                command = (proc / "cmdline").read_bytes().decode(errors="replace")
+                if command.startswith(str(settings.env)) and any(mark in command for mark in marks):
+                    found.append(int(proc.name))
         except OSError:
             pass
     return found

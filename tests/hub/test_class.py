@@ -668,6 +668,7 @@ def report():
         outsider.wait()
         report.timings["whole run"] = time.monotonic() - started
         write_report(report)
+        keep_grading(report)
         keep_log(settings)
         yield report
     finally:
@@ -680,6 +681,15 @@ def report():
             Path(LEAK).unlink(missing_ok=True)
             keep_log(settings)
             shutil.rmtree(base, ignore_errors=True)
+
+
+def keep_grading(report: Report) -> None:
+    """What autograde logged and the notebooks it graded, into build/hub/, to read why a score is what it is."""
+    out = ROOT / "build" / "hub"
+    shutil.rmtree(out / "autograded", ignore_errors=True)
+    shutil.copytree(Path(pwd.getpwnam(report.settings.instructor).pw_dir) / COURSE / "autograded", out / "autograded")
+    for assignment in ASSIGNMENTS:
+        (out / f"autograde-{assignment}.log").write_text(report.messages.get(f"autograde {assignment}", ""))
 
 
 def keep_log(settings) -> None:
