@@ -1,4 +1,8 @@
-"""The course's changes to two of nbgrader's steps (named in nbgrader_config.py beside this file).
+"""The course's changes to nbgrader's steps (named in nbgrader_config.py beside this file).
+
+**Autograde: sealed.** `SealedExecute` replaces nbgrader's execution step: the answer cells run in a
+process of their own, as an unprivileged account, and the test cells in nbgrader's kernel, where the
+answer's functions are stand-ins whose results come back as data (`sealed.py` says how and why).
 
 **Feedback: which test failed and why, never the hidden tests' code.** nbgrader's feedback
 is the autograded notebook as a page, and autograding puts the hidden tests back into
