@@ -273,7 +273,7 @@ def serve(socket_path: str, account: str, graders: list[str]) -> None:
     process as `account` on it, and stop that process when the caller hangs up. Others are refused."""
     allowed = {0} | {pwd.getpwnam(name).pw_uid for name in graders}
     pwd.getpwnam(account)  # a missing account stops the service here, not at the first grading
-    os.makedirs(os.path.dirname(socket_path), mode=0o755, exist_ok=True)
+    os.makedirs(os.path.dirname(socket_path), mode=0o711, exist_ok=True)  # reached by its path, not listed
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

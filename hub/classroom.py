@@ -207,6 +207,7 @@ def setup(settings: Settings, roster: str | Path, log=print) -> dict[str, str]:
     build_environment(settings, log)
     _run(["groupadd", "--force", settings.group])
     Path(settings.homes).mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.homes, 0o711)  # each account reaches its own home; none lists the others' names
     new = {}
     for username, name in [(settings.instructor, "prm-edu instructor")] + [(s.username, s.name) for s in students]:
         password = ensure_account(username, name, settings)

@@ -89,7 +89,8 @@ async def prepare_account(spawner):
 
 def _prepare_account(name: str) -> None:
     account = pwd.getpwnam(name)
-    RUNTIME.mkdir(mode=0o755, exist_ok=True)
+    RUNTIME.mkdir(mode=0o711, exist_ok=True)  # each account reaches its own folder; none lists the others' uids
+    RUNTIME.chmod(0o711)
     runtime = RUNTIME / str(account.pw_uid)  # as runtime_dir(spawner)
     runtime.mkdir(mode=0o700, exist_ok=True)
     os.chown(runtime, account.pw_uid, account.pw_gid)

@@ -856,9 +856,11 @@ def test_students_cannot_read_what_is_not_theirs(report):
         "another submission": str(others[0] / "attention.ipynb"),
         "instructor's source": str(instructor_home / COURSE / "source" / "attention" / "attention.ipynb"),
         "gradebook": str(instructor_home / COURSE / "gradebook.db"),
+        "homes listing": str(settings.homes),  # the other accounts' names
+        "runtime listing": str(classroom.Settings.runtime),  # the uids of running servers
     }
     code = ("import json, os, sys\npaths = json.loads(sys.argv[1])\nresult = {}\nfor what, path in paths.items():\n"
-            "    try:\n        os.listdir(path) if what == 'inbound listing' else open(path).read(1)\n        result[what] = 'read'\n"
+            "    try:\n        os.listdir(path) if what.endswith('listing') else open(path).read(1)\n        result[what] = 'read'\n"
             "    except PermissionError:\n        result[what] = 'denied'\nprint(json.dumps(result))")
     done = as_user(students[0], [str(settings.env / "bin" / "python"), "-c", code, json.dumps(paths)], "/", settings, timeout=60)
     assert json.loads(done.stdout) == dict.fromkeys(paths, "denied"), done.stdout + done.stderr
