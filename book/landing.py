@@ -102,7 +102,7 @@ def landing(notebooks: list[dict], assignments: list[tuple[str, str]], readme: s
     setting = "full" if full else "fast (smaller, for tests; the text's numbers are the full setting's)"
     course, _ = split_readme(readme)
     body = f"""<h1>prm-edu: Personalized Re-ranking, piece by piece</h1>
-<p>A course on PRM (Pei et al., RecSys 2019) in nine notebooks, shown here with their outputs, run
+<p>A course on PRM (Pei et al., RecSys 2019) in {len(notebooks)} notebooks, shown here with their outputs, run
 in the {setting} setting; each page says where and how long. To run them yourself: <code>make lab</code>
 (JupyterLab) or <code>make app</code> (the re-ranking explorer alone); the widgets on these pages show their
 first state only. For instructors and developers: <a href='developers.html'>tests, benchmarks, GPUs and how this
