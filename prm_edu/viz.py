@@ -22,6 +22,12 @@ def _save(fig, path: str | Path | None):
     return fig
 
 
+MONITOR_UNITS = {  # the validation measure an early stop reads -> its axis label, with its unit
+    "estimated gain": "estimated gain (clicks per list over the initial order)",
+    "loss": "validation loss on logged lists (lower is better)",
+}
+
+
 def plot_learning_curves(histories: dict[str, History], path: str | Path | None = None):
     """Training loss and the monitored validation measure per epoch, one line per model."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")  # the legend below the panels, never over a line
@@ -32,7 +38,8 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path | None 
         axes[1].scatter([history.best_epoch + 1], [history.best[history.monitor]], s=120, facecolors="none", edgecolors="k")
     monitor = next(iter(histories.values())).monitor
     axes[0].set(title="training loss", xlabel="epoch", ylabel="training loss (mean over the epoch)")
-    axes[1].set(title=f"validation {monitor} (circle: restored epoch)", xlabel="epoch", ylabel=f"validation {monitor}")
+    axes[1].set(title=f"validation {monitor} (circle: restored epoch)", xlabel="epoch",
+                ylabel=MONITOR_UNITS.get(monitor, f"validation {monitor}"))
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=min(5, len(histories)), fontsize=9)
