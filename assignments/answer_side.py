@@ -145,3 +145,4 @@ def handle(request):
 send({"ok": True, "ready": True, "uid": os.getuid()})
 while (request := receive()) is not None:
     send(handle(request))
+os._exit(0)  # the grader hung up: gone at once, with any thread the answer started
