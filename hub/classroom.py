@@ -428,15 +428,17 @@ def course_processes(settings: Settings) -> list[int]:
 
 
 def class_services(settings: Settings) -> list[int]:
-    """The hub's own services of this class (the idle culler, the grading service), root's processes from the
-    shared environment: they stop with the hub, and are stopped here if the hub could not stop them."""
+    """The hub's own processes of this class (its proxy, the idle culler, the grading service), root's: they
+    stop with the hub, and are stopped here if the hub could not stop them (a hub killed while stopping)."""
     marks = ("jupyterhub_idle_culler", str(Path(settings.prefix) / "grading" / "sealed.py"))
+    proxy = (str(Path(settings.prefix) / "node"), f"--api-port\0{settings.proxy_api_port}\0")  # this class's port
     found = []
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and proc.stat().st_uid == 0:
                 command = (proc / "cmdline").read_bytes().decode(errors="replace")
-                if command.startswith(str(settings.env)) and any(mark in command for mark in marks):
+                if ((command.startswith(str(settings.env)) and any(mark in command for mark in marks))
+                        or all(mark in command for mark in proxy)):
                     found.append(int(proc.name))
         except OSError:
             pass

@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import attacks
 import nbformat
 import pytest
 
@@ -23,60 +24,10 @@ BROKEN_ATTENTION = '''def scaled_dot_product_attention(q, k, v, padding_mask=Non
     scores = q @ k.transpose(-2, -1)  # forgets 1/sqrt(d) and the padding mask
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights'''
-# answers that try to earn what they did not: each gets what its honest part earns
-ATTACKS = {
-    # every check replaced by a no-op, and an answer that returns nothing: 0
-    "patches_checks": """import sys
-for module in list(sys.modules.values()):
-    for name in dir(module) if "grading" in getattr(module, "__name__", "") else ():
-        if name.startswith("check"):
-            setattr(module, name, lambda *args, **kwargs: None)
-try:
-    from prm_edu import grading
-    for name in dir(grading):
-        if name.startswith("check"):
-            setattr(grading, name, lambda *args, **kwargs: None)
-except ImportError:
-    pass
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    return None""",
-    # the broken answer (2 points), with torch.allclose made to agree with anything: still 2
-    "patches_torch": "import torch\n\ntorch.allclose = lambda *args, **kwargs: True\n\n",
-    # the library's own attention, called from a thread, after switching profilers off, through importlib: 0
-    "library_in_a_thread": """from concurrent.futures import ThreadPoolExecutor
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    from prm_edu.prm.attention import scaled_dot_product_attention as theirs
-    with ThreadPoolExecutor() as pool:
-        return pool.submit(theirs, q, k, v, padding_mask).result()""",
-    "library_without_profiler": """import sys
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    sys.setprofile(None)
-    from prm_edu.prm import attention
-    return attention.scaled_dot_product_attention(q, k, v, padding_mask)""",
-    "library_by_importlib": """import importlib
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    return importlib.import_module("prm_" + "edu.prm.attention").scaled_dot_product_attention(q, k, v, padding_mask)""",
-    # reads the hidden tests and the gradebook during grading, leaves what it read in a world-readable file: 0
-    "reads_the_course": """import os
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    found = {}
-    for path in (COURSE + "/source/attention/attention.ipynb", COURSE + "/gradebook.db"):
-        try:
-            with open(path, "rb") as file:
-                found[path] = len(file.read())
-        except OSError as err:
-            found[path] = type(err).__name__
-    with open(LEAK, "w") as file:
-        file.write(repr(found))
-    os.chmod(LEAK, 0o644)
-    raise RuntimeError("nothing to see")""",
-}
-ATTACKS["patches_torch"] += BROKEN_ATTENTION
+# answers that try to earn what they did not (tests/attacks.py): each gets what its honest part earns
+ATTACKS = {"patches_checks": attacks.PATCHES_CHECKS, "patches_torch": attacks.PATCHES_TORCH + BROKEN_ATTENTION,
+           "library_thread": attacks.LIBRARY_THREAD, "library_profiler": attacks.LIBRARY_PROFILER,
+           "library_importlib": attacks.LIBRARY_IMPORTLIB, "reads_course": attacks.READS_COURSE}
 HANGING_ATTENTION = '''def scaled_dot_product_attention(q, k, v, padding_mask=None):
     while True:
         pass'''

@@ -43,6 +43,8 @@ pytestmark = pytest.mark.hub
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "hub"))
+sys.path.insert(0, str(ROOT / "tests"))
+import attacks  # noqa: E402
 import classroom  # noqa: E402
 
 if os.geteuid() != 0 or not shutil.which("npm") or not Path(classroom.Settings.python).exists():
@@ -81,66 +83,13 @@ ATTENTION_ANSWERS = {
     while True:
         pass''',
     "library": "from prm_edu.prm.attention import scaled_dot_product_attention  # the library's own",
-    # students who attack the grading: each earns what its honest part earns
-    "library_thread": """from concurrent.futures import ThreadPoolExecutor
-
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    from prm_edu.prm.attention import scaled_dot_product_attention as theirs
-    with ThreadPoolExecutor() as pool:
-        return pool.submit(theirs, q, k, v, padding_mask).result()""",
-    "library_profiler": """import sys
-
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    sys.setprofile(None)
-    from prm_edu.prm import attention
-    return attention.scaled_dot_product_attention(q, k, v, padding_mask)""",
-    # importlib, after taking the grader's guard out of the import system: the library's files are closed to it
-    "library_importlib": """import importlib
-import sys
-
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "NoLibrary"]
-    importlib.invalidate_caches()
-    return importlib.import_module("prm_" + "edu.prm.attention").scaled_dot_product_attention(q, k, v, padding_mask)""",
-    "patches_checks": """import sys
-
-for module in list(sys.modules.values()):
-    if "grading" in getattr(module, "__name__", ""):
-        for name in dir(module):
-            if name.startswith("check"):
-                setattr(module, name, lambda *args, **kwargs: None)
-try:
-    from prm_edu import grading
-    for name in dir(grading):
-        if name.startswith("check"):
-            setattr(grading, name, lambda *args, **kwargs: None)
-except ImportError:
-    pass
-
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    return None""",
-    # the no_scale answer, with torch.allclose made to agree with anything
-    "patches_torch": "torch.allclose = lambda *args, **kwargs: True\n\n",
-    # reads the hidden tests and the gradebook while autograde runs it, and leaves what it got in a world-readable file
-    "reads_course": """import os
-
-
-def scaled_dot_product_attention(q, k, v, padding_mask=None):
-    found = {"uid": os.getuid()}
-    for path in (COURSE + "/source/attention/attention.ipynb", COURSE + "/gradebook.db"):
-        try:
-            with open(path, "rb") as file:
-                found[path] = len(file.read())
-        except OSError as err:
-            found[path] = type(err).__name__
-    with open(LEAK, "w") as file:
-        file.write(repr(found))
-    os.chmod(LEAK, 0o644)
-    raise RuntimeError("nothing to see")""",
+    # students who attack the grading (tests/attacks.py): each earns what its honest part earns
+    "library_thread": attacks.LIBRARY_THREAD,
+    "library_profiler": attacks.LIBRARY_PROFILER,
+    "library_importlib": attacks.LIBRARY_UNGUARDED,  # the library's files are closed to the grading account here
+    "patches_checks": attacks.PATCHES_CHECKS,
+    "patches_torch": attacks.PATCHES_TORCH,  # on the no_scale answer, below
+    "reads_course": attacks.READS_COURSE,
     # a blank answer whose test cells are edited to pass: they are put back and graded
     "edits_locked": None,
 }
