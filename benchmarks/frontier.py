@@ -48,6 +48,12 @@ def _log(config: DemoConfig, scale: float) -> DemoConfig:
     return replace(config, world=replace(config.world, n_requests=int(config.world.n_requests * scale)))
 
 
+def _lists(config: DemoConfig, length: int, scale: float = 1.0) -> DemoConfig:
+    """Lists of `length` items drawn from a pool twice that size; the re-ranking log `scale` times as long."""
+    world = replace(config.world, list_len=length, pool_size=2 * length, n_requests=int(config.world.n_requests * scale))
+    return replace(config, world=world)
+
+
 def _size(config: DemoConfig, d: int, epochs: int) -> DemoConfig:
     """PRM d wide (feed-forward 2d, two heads of width d/2) trained for at most `epochs`."""
     return _fit(_prm(config, d_model=d, d_ff=2 * d, head_dim=d // 2), epochs=epochs)
@@ -63,6 +69,14 @@ POINTS = {
              lambda c: _size(replace(c, pretrain_requests=20000), 32, 8)),
     "small": ("d = 32, at most 8 epochs, the re-ranking log and the click model's halved",
               lambda c: _size(replace(_log(c, 0.5), pretrain_requests=20000), 32, 8)),
+    # shorter lists: a step costs about its list length (attention's part its square)
+    "lists of 15": ("d = 32, at most 8 epochs, lists of 15 from pools of 30", lambda c: _size(_lists(c, 15), 32, 8)),
+    "lists of 10": ("d = 32, at most 8 epochs, lists of 10 from pools of 20", lambda c: _size(_lists(c, 10), 32, 8)),
+    "lists of 10, log 2x": ("d = 32, at most 8 epochs, lists of 10 from pools of 20, the re-ranking log doubled",
+                            lambda c: _size(_lists(c, 10, 2.0), 32, 8)),
+    # fewer categories: more same-category items in a short list, so the list context weighs as it does in lists of 30
+    "lists of 10, 4 categories": ("d = 32, at most 8 epochs, lists of 10 from pools of 20, 4 item categories (not 8)",
+                                  lambda c: _size(replace(_lists(c, 10), world=replace(_lists(c, 10).world, n_categories=4)), 32, 8)),
 }
 
 

@@ -85,8 +85,8 @@ def attention_explorer(model, batch, world) -> widgets.VBox:
     def update(_=None) -> None:
         attention = viz.attention_of(model, batch, request.value)
         labels = viz.list_labels(batch, world, request.value)
-        out.value = _png(viz.plot_attention(attention[block.value - 1][head.value - 1], labels,
-                                            f"request {request.value}, block {block.value}, head {head.value}"))
+        _draw(out, viz.plot_attention(attention[block.value - 1][head.value - 1], labels,
+                                      f"request {request.value}, block {block.value}, head {head.value}"))
 
     for control in (request, block, head):
         control.observe(update, names="value")
@@ -96,12 +96,17 @@ def attention_explorer(model, batch, world) -> widgets.VBox:
 
 # ----- the re-ranking explorer (notebook 07; its logic is in prm_edu.explain) ---------------
 
-def _png(fig) -> bytes:
-    """A figure as PNG bytes (for a widgets.Image), closed afterwards."""
+SHOWN_DPI, SHARPNESS = 90, 2  # a figure is shown at 90 dpi's size, drawn with twice the pixels: sharp on any screen
+
+
+def _draw(image: widgets.Image, fig) -> None:
+    """Put `fig` into `image` as a PNG drawn at SHARPNESS x SHOWN_DPI and shown at SHOWN_DPI's width (a PNG's
+    width is bytes 16-19 of its header); the figure is closed afterwards."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=SHOWN_DPI * SHARPNESS, bbox_inches="tight")
     plt.close(fig)
-    return buffer.getvalue()
+    png = buffer.getvalue()
+    image.value, image.width = png, str(int.from_bytes(png[16:20], "big") // SHARPNESS)
 
 
 def rerank_explorer(model, prepared) -> widgets.VBox:
@@ -133,7 +138,7 @@ def rerank_explorer(model, prepared) -> widgets.VBox:
         labels = [f"{j}:c{world.items.category[i]}" for j, i in enumerate(result["items"])]
         fig = viz.plot_attention(result["attention"][block.value - 1][head.value - 1], labels,
                                  f"request {request.value}, block {block.value}, head {head.value}")
-        heatmap.value = _png(fig)
+        _draw(heatmap, fig)
 
     def new_request(_=None) -> None:
         state["items"] = None

@@ -8,7 +8,7 @@ import pytest
 import tomllib
 
 from prm_edu import cli
-from prm_edu.experiment import paired_differences
+from prm_edu.experiment import compare, paired_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name, where they differ
@@ -70,3 +70,20 @@ def test_paired_differences_say_when_a_claim_holds_over_seeds():
     assert row["oracle gain: holds"] == 1.0  # 0.133 > 2 x 0.062
     assert row["MAP@10: holds"] == 0.0  # mean 0, spread 0.008
     assert len(paired_differences(seeds)) == 1  # claims whose rows are missing are left out
+
+
+def test_compare_calls_a_difference_only_beyond_twice_its_spread_over_three_seeds():
+    def tables(*pairs):
+        return [{"A": {"oracle gain": a}, "B": {"oracle gain": b}} for a, b in pairs]
+
+    higher = compare(tables((0.5, 0.3), (0.45, 0.3), (0.4, 0.35)), "A", "B")
+    assert higher.holds and not higher.reversed and str(higher).endswith(": higher")
+    assert "+0.133 ± 0.062 over 3 seeds" in str(higher)
+    lower = compare(tables((0.3, 0.5), (0.3, 0.45), (0.35, 0.4)), "A", "B")
+    assert lower.reversed and not lower.holds and str(lower).endswith(": lower")
+    noise = compare(tables((0.5, 0.3), (0.3, 0.45), (0.4, 0.35)), "A", "B")
+    assert not noise.holds and not noise.reversed and str(noise).endswith("not distinguishable here")
+    one_seed = compare(tables((0.9, 0.1)), "A", "B")  # a large gap on one seed is not a finding
+    assert not one_seed.holds and str(one_seed) == "A - B: +0.800 on one seed (too few seeds to judge)"
+    with pytest.raises(ValueError, match="no row 'C'"):
+        compare(tables((0.5, 0.3)), "A", "C")

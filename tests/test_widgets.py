@@ -114,3 +114,6 @@ def test_user_and_attention_explorers_redraw(prepared, model):
         control.value = value
         shown.append(bytes(image.value))
     assert len(set(shown)) == 4  # each change drew another heatmap
+    # drawn with twice the pixels it is shown with (sharp text): the PNG's width is twice the width the page gives it
+    pixels = int.from_bytes(bytes(image.value)[16:20], "big")
+    assert bytes(image.value)[1:4] == b"PNG" and pixels // 2 == int(image.width) > 300

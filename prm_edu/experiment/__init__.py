@@ -9,10 +9,10 @@
 """
 
 from prm_edu.experiment.config import DemoConfig, MovieLensConfig, demo_config, movielens_config
-from prm_edu.experiment.evaluate import evaluate, mean_and_spread, paired_differences
+from prm_edu.experiment.evaluate import Comparison, compare, evaluate, mean_and_spread, paired_differences
 from prm_edu.experiment.rerankers import ABLATION_ROWS, MAIN_ROWS, Reranker, logits_of, train_reranker, train_rows
 
 __all__ = [
-    "ABLATION_ROWS", "MAIN_ROWS", "DemoConfig", "MovieLensConfig", "Reranker", "demo_config", "evaluate", "logits_of",
+    "ABLATION_ROWS", "MAIN_ROWS", "Comparison", "DemoConfig", "MovieLensConfig", "Reranker", "compare", "demo_config", "evaluate", "logits_of",
     "mean_and_spread", "movielens_config", "paired_differences", "train_reranker", "train_rows",
 ]

@@ -7,6 +7,8 @@ click model, by the expected clicks of each new order and its share of the oracl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -58,6 +60,53 @@ CLAIMS = [
 ]
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """`better - worse` over seeds: the mean of the per-seed differences and their standard deviation.
+    A comparison is called only when the mean lies beyond twice the spread, over at least `MIN_SEEDS` seeds."""
+
+    better: str
+    worse: str
+    differences: tuple[float, ...]  # one per seed, paired: the two rows of a seed share its world and test lists
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.differences))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.differences))
+
+    @property
+    def holds(self) -> bool:
+        """`better` is better: over at least MIN_SEEDS seeds, the mean difference exceeds twice its spread."""
+        return len(self.differences) >= MIN_SEEDS and self.mean > 2 * self.std
+
+    @property
+    def reversed(self) -> bool:
+        """`worse` is better, by the same rule."""
+        return len(self.differences) >= MIN_SEEDS and -self.mean > 2 * self.std
+
+    def __str__(self) -> str:
+        n = len(self.differences)
+        size = f"{self.mean:+.3f} ± {self.std:.3f} over {n} seeds" if n > 1 else f"{self.mean:+.3f} on one seed"
+        if n < MIN_SEEDS:
+            return f"{self.better} - {self.worse}: {size} (too few seeds to judge)"
+        verdict = "higher" if self.holds else "lower" if self.reversed else "not distinguishable here"
+        return f"{self.better} - {self.worse}: {size}: {verdict}"
+
+
+MIN_SEEDS = 3  # a comparison is judged over at least this many seeds
+
+
+def compare(tables: list[dict[str, dict[str, float]]], better: str, worse: str, column: str = "oracle gain") -> Comparison:
+    """Row `better` against row `worse` in `column`, paired by seed (`tables`: one table per seed)."""
+    for name in (better, worse):
+        if name not in tables[0]:
+            raise ValueError(f"compare: no row {name!r} in the tables; rows: {sorted(tables[0])}")
+    return Comparison(better, worse, tuple(float(t[better][column] - t[worse][column]) for t in tables))
+
+
 def paired_differences(tables: list[dict[str, dict[str, float]]], columns: tuple[str, ...] = ("oracle gain", "MAP@10"),
                        claims: list[tuple[str, str, str]] = CLAIMS) -> dict[str, dict[str, float]]:
     """For each claim whose two rows are in `tables` (one table per seed): per column, the mean over seeds
@@ -68,9 +117,8 @@ def paired_differences(tables: list[dict[str, dict[str, float]]], columns: tuple
             continue
         row = {}
         for column in columns:
-            differences = np.array([t[better][column] - t[worse][column] for t in tables])
-            mean, std = float(differences.mean()), float(differences.std())
-            row |= {f"{column}: mean": mean, f"{column}: std": std, f"{column}: holds": float(mean > 2 * std)}
+            c = compare(tables, better, worse, column)
+            row |= {f"{column}: mean": c.mean, f"{column}: std": c.std, f"{column}: holds": float(c.mean > 2 * c.std)}
         out[f"{claim} ({better} - {worse})"] = row
     return out
 
