@@ -13,6 +13,6 @@ from prm_edu.experiment.evaluate import Comparison, compare, evaluate, mean_and_
 from prm_edu.experiment.rerankers import ABLATION_ROWS, MAIN_ROWS, Reranker, logits_of, train_reranker, train_rows
 
 __all__ = [
-    "ABLATION_ROWS", "MAIN_ROWS", "Comparison", "DemoConfig", "MovieLensConfig", "Reranker", "compare", "demo_config", "evaluate", "logits_of",
-    "mean_and_spread", "movielens_config", "paired_differences", "train_reranker", "train_rows",
+    "ABLATION_ROWS", "MAIN_ROWS", "Comparison", "DemoConfig", "MovieLensConfig", "Reranker", "compare", "demo_config",
+    "evaluate", "logits_of", "mean_and_spread", "movielens_config", "paired_differences", "train_reranker", "train_rows",
 ]
