@@ -115,7 +115,7 @@ site is built</a>.</p>
 <table class="notebooks"><tr><th>#</th><th>notebook and its goal</th><th>reading, minutes</th>
 <th>computing, minutes on 2 CPU cores (fast / full)</th><th>read before</th><th>graded assignment</th></tr>{"".join(rows)}</table>
 <p class="goal">Reading: the notebook's text and code at {WORDS_A_MINUTE} words a minute (about {sum(reading.values())} minutes for
-all nine), before its "Try it" exercises and the graded assignment. Computing: how long the notebook ran when this site was
+all {len(reading)}), before its "Try it" exercises and the graded assignment. Computing: how long the notebook ran when this site was
 built, in each setting (– : not run for this site); you can read while it runs.</p>
 <h2>Assignments (nbgrader, students' versions)</h2><ul>{tasks}</ul>
 <hr><div class="readme">{mistune.html(_local_links(course))}</div>"""

@@ -55,18 +55,20 @@ SELECTION_PANELS = {  # history column -> what the panel shows
 
 def plot_selection_curves(histories: dict[str, History], path: str | Path | None = None):
     """Per epoch, side by side: the logged loss, the stopping rule's estimate and the truth, one line per
-    model (histories from `demo.run(..., truth_per_epoch=True)`); a circle marks the restored epoch."""
-    fig, axes = plt.subplots(1, len(SELECTION_PANELS), figsize=(15, 3.8))
+    model (histories from `demo.run(..., truth_per_epoch=True)`); a circle marks the restored epoch.
+    Drawn at about a page's width (10 in), so that its text is shown at the size it was drawn."""
+    fig, axes = plt.subplots(1, len(SELECTION_PANELS), figsize=(10, 3.9), layout="constrained")
     for name, history in histories.items():
         epochs = [e["epoch"] + 1 for e in history.epochs]
         for ax, key in zip(axes, SELECTION_PANELS):
-            ax.plot(epochs, history.column(key), marker="o", label=name)
-            ax.scatter([history.best_epoch + 1], [history.best[key]], s=120, facecolors="none", edgecolors="k")
+            ax.plot(epochs, history.column(key), marker="o", markersize=4, label=name)
+            ax.scatter([history.best_epoch + 1], [history.best[key]], s=80, facecolors="none", edgecolors="k")
     for ax, title in zip(axes, SELECTION_PANELS.values()):
-        ax.set(title=title, xlabel="epoch")
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    # the legend below the panels, never over a line
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=min(3, len(histories)), fontsize=9)
     return _save(fig, path)
 
 
@@ -139,20 +141,21 @@ def plot_attention_grid(attention: list[torch.Tensor], labels: list[str], path: 
     that draws more than its share)."""
     n_blocks, n_heads = len(attention), attention[0].shape[0]
     uniform = 1 / len(labels)
-    fig, axes = plt.subplots(n_blocks, n_heads, figsize=(7 * n_heads + 1.5, 6.5 * n_blocks), squeeze=False, layout="constrained")
+    # about a page's width (10 in for two heads): the labels are shown at the size they were drawn
+    fig, axes = plt.subplots(n_blocks, n_heads, figsize=(4.5 * n_heads + 1.2, 4.6 * n_blocks), squeeze=False, layout="constrained")
     for b in range(n_blocks):
         top = max(float(attention[b].max()), 1.5 * uniform)
         for h in range(n_heads):
             ax = axes[b][h]
             image = ax.imshow(attention[b][h].numpy(), cmap="viridis", vmin=0, vmax=top)
-            ax.set_title(f"block {b + 1}, head {h + 1}", fontsize=11)
-            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
-            ax.set_yticks(range(len(labels)), labels, fontsize=8)
-            ax.set_xlabel("attended item (key)", fontsize=9)
-            ax.set_ylabel("attending item (query)", fontsize=9)
+            ax.set_title(f"block {b + 1}, head {h + 1}", fontsize=10)
+            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6.5)
+            ax.set_yticks(range(len(labels)), labels, fontsize=6.5)
+            ax.set_xlabel("attended item (key)", fontsize=8)
+            ax.set_ylabel("attending item (query)", fontsize=8)
         bar = fig.colorbar(image, ax=axes[b].tolist(), fraction=0.03, pad=0.02, label=f"block {b + 1}: attention weight")
         bar.ax.axhline(uniform, color="white", linewidth=2)
-        bar.ax.text(1.6, uniform, f"1/n = {uniform:.3f}", transform=bar.ax.get_yaxis_transform(), va="center", fontsize=8)
+        bar.ax.text(1.6, uniform, f"1/n = {uniform:.3f}", transform=bar.ax.get_yaxis_transform(), va="center", fontsize=7)
     return _save(fig, path)
 
 

@@ -78,7 +78,7 @@ def test_compare_calls_a_difference_only_beyond_twice_its_spread_over_three_seed
 
     higher = compare(tables((0.5, 0.3), (0.45, 0.3), (0.4, 0.35)), "A", "B")
     assert higher.holds and not higher.reversed and str(higher).endswith(": higher")
-    assert "+0.133 ± 0.062 over 3 seeds" in str(higher)
+    assert "+0.133 ± 0.062 over 3 seeds (2.14 std)" in str(higher)
     lower = compare(tables((0.3, 0.5), (0.3, 0.45), (0.35, 0.4)), "A", "B")
     assert lower.reversed and not lower.holds and str(lower).endswith(": lower")
     noise = compare(tables((0.5, 0.3), (0.3, 0.45), (0.4, 0.35)), "A", "B")

@@ -93,7 +93,9 @@ class Comparison:
         if n < MIN_SEEDS:
             return f"{self.better} - {self.worse}: {size} (too few seeds to judge)"
         verdict = "higher" if self.holds else "lower" if self.reversed else "not distinguishable here"
-        return f"{self.better} - {self.worse}: {size}: {verdict}"
+        # the mean in units of the spread, from the unrounded numbers: what the verdict reads
+        ratio = f"{abs(self.mean) / self.std:.2f} std" if self.std > 0 else "no spread"
+        return f"{self.better} - {self.worse}: {size} ({ratio}): {verdict}"
 
 
 MIN_SEEDS = 3  # a comparison is judged over at least this many seeds
