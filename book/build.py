@@ -48,7 +48,7 @@ from prm_edu.runtime import device as compute_device  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MATHJAX_URL = "_static/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe,local/prm-edu"
-CELL_TIMEOUT_S = 1200
+CELL_TIMEOUT_S = 3600  # catches a hang; a cell may train many models (06's first trains thirty, over 20 minutes beside another notebook)
 CACHE = ROOT / "build" / "cache"
 RUN_KEY = "prm_edu_book"  # the notebook metadata entry that records how its outputs were made
 
