@@ -46,10 +46,10 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path | None 
     return _save(fig, path)
 
 
-SELECTION_PANELS = {  # history column -> what the panel shows
-    "loss": "validation loss on logged lists (lower is better)",
-    "estimated gain": "estimated gain, clicks per list (the stopping rule)",
-    "true share": "true share of the oracle's gain (never read by selection)",
+SELECTION_PANELS = {  # history column -> what the panel shows (two lines: three panels share a page's width)
+    "loss": "validation loss on logged lists\n(lower is better)",
+    "estimated gain": "estimated gain, clicks per list\n(the stopping rule)",
+    "true share": "true share of the oracle's gain\n(never read by selection)",
 }
 
 
