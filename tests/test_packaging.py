@@ -87,3 +87,5 @@ def test_compare_calls_a_difference_only_beyond_twice_its_spread_over_three_seed
     assert not one_seed.holds and str(one_seed) == "A - B: +0.800 on one seed (too few seeds to judge)"
     with pytest.raises(ValueError, match="no row 'C'"):
         compare(tables((0.5, 0.3)), "A", "C")
+    with pytest.raises(ValueError, match="no tables"):
+        compare([], "A", "B")

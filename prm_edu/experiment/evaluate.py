@@ -60,6 +60,9 @@ CLAIMS = [
 ]
 
 
+MIN_SEEDS = 3  # a comparison is judged over at least this many seeds
+
+
 @dataclass(frozen=True)
 class Comparison:
     """`better - worse` over seeds: the mean of the per-seed differences and their standard deviation.
@@ -98,11 +101,11 @@ class Comparison:
         return f"{self.better} - {self.worse}: {size} ({ratio}): {verdict}"
 
 
-MIN_SEEDS = 3  # a comparison is judged over at least this many seeds
-
 
 def compare(tables: list[dict[str, dict[str, float]]], better: str, worse: str, column: str = "oracle gain") -> Comparison:
     """Row `better` against row `worse` in `column`, paired by seed (`tables`: one table per seed)."""
+    if not tables:
+        raise ValueError("compare: no tables given (one table per seed is needed)")
     for name in (better, worse):
         if name not in tables[0]:
             raise ValueError(f"compare: no row {name!r} in the tables; rows: {sorted(tables[0])}")
