@@ -48,9 +48,11 @@ def _log(config: DemoConfig, scale: float) -> DemoConfig:
     return replace(config, world=replace(config.world, n_requests=int(config.world.n_requests * scale)))
 
 
-def _lists(config: DemoConfig, length: int, scale: float = 1.0) -> DemoConfig:
-    """Lists of `length` items drawn from a pool twice that size; the re-ranking log `scale` times as long."""
-    world = replace(config.world, list_len=length, pool_size=2 * length, n_requests=int(config.world.n_requests * scale))
+def _lists(config: DemoConfig, length: int, scale: float = 1.0, categories: int | None = None) -> DemoConfig:
+    """Lists of `length` items drawn from a pool twice that size; the re-ranking log `scale` times as long;
+    `categories` item categories (None: the world's)."""
+    world = replace(config.world, list_len=length, pool_size=2 * length, n_requests=int(config.world.n_requests * scale),
+                    n_categories=categories or config.world.n_categories)
     return replace(config, world=world)
 
 
@@ -76,7 +78,7 @@ POINTS = {
                             lambda c: _size(_lists(c, 10, 2.0), 32, 8)),
     # fewer categories: more same-category items in a short list, so the list context weighs as it does in lists of 30
     "lists of 10, 4 categories": ("d = 32, at most 8 epochs, lists of 10 from pools of 20, 4 item categories (not 8)",
-                                  lambda c: _size(replace(_lists(c, 10), world=replace(_lists(c, 10).world, n_categories=4)), 32, 8)),
+                                  lambda c: _size(_lists(c, 10, categories=4), 32, 8)),
 }
 
 

@@ -94,8 +94,6 @@ def attention_explorer(model, batch, world) -> widgets.VBox:
     return widgets.VBox([widgets.HBox([request, block, head]), out])
 
 
-# ----- the re-ranking explorer (notebook 07; its logic is in prm_edu.explain) ---------------
-
 SHOWN_DPI, SHARPNESS = 90, 2  # a figure is shown at 90 dpi's size, drawn with twice the pixels: sharp on any screen
 
 
@@ -108,6 +106,8 @@ def _draw(image: widgets.Image, fig) -> None:
     png = buffer.getvalue()
     image.value, image.width = png, str(int.from_bytes(png[16:20], "big") // SHARPNESS)
 
+
+# ----- the re-ranking explorer (notebook 07; its logic is in prm_edu.explain) ---------------
 
 def rerank_explorer(model, prepared) -> widgets.VBox:
     """Pick a test request: the input list and PRM's list side by side, the attention heatmap,
