@@ -37,7 +37,7 @@ SHOWN = (1, 2, 5, 10, 20, 29)  # positions printed
 
 def job(seed: int, eta: float) -> None:
     torch.set_num_threads(1)
-    config = demo_config(False, seed)
+    config = demo_config("full", seed)
     config = replace(config, world=replace(config.world, position_eta=eta))
     p = prepare(config, progress=False)
     world = p.world

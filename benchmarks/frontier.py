@@ -48,11 +48,13 @@ def _log(config: DemoConfig, scale: float) -> DemoConfig:
     return replace(config, world=replace(config.world, n_requests=int(config.world.n_requests * scale)))
 
 
-def _lists(config: DemoConfig, length: int, scale: float = 1.0, categories: int | None = None) -> DemoConfig:
+def _lists(config: DemoConfig, length: int, scale: float = 1.0, categories: int | None = None,
+           penalty: float | None = None) -> DemoConfig:
     """Lists of `length` items drawn from a pool twice that size; the re-ranking log `scale` times as long;
-    `categories` item categories (None: the world's)."""
+    `categories` item categories and `penalty` the context penalty lambda (None: the world's)."""
     world = replace(config.world, list_len=length, pool_size=2 * length, n_requests=int(config.world.n_requests * scale),
-                    n_categories=categories or config.world.n_categories)
+                    n_categories=categories or config.world.n_categories,
+                    context_penalty=config.world.context_penalty if penalty is None else penalty)
     return replace(config, world=world)
 
 
@@ -61,7 +63,7 @@ def _size(config: DemoConfig, d: int, epochs: int) -> DemoConfig:
     return _fit(_prm(config, d_model=d, d_ff=2 * d, head_dim=d // 2), epochs=epochs)
 
 
-# name -> (what it is, the config); each starts from demo_config(False, seed) and says every size it sets, so that a
+# name -> (what it is, the config); each starts from demo_config("full", seed) and says every size it sets, so that a
 # point keeps its meaning when the demo's defaults change
 POINTS = {
     "d 64, epochs 15": ("the demo's settings before the frontier: d = 64, at most 15 epochs", lambda c: _size(c, 64, 15)),
@@ -79,13 +81,24 @@ POINTS = {
     # fewer categories: more same-category items in a short list, so the list context weighs as it does in lists of 30
     "lists of 10, 4 categories": ("d = 32, at most 8 epochs, lists of 10 from pools of 20, 4 item categories (not 8)",
                                   lambda c: _size(_lists(c, 10, categories=4), 32, 8)),
+    # a stronger context penalty: in a short list fewer same-category items sit above an item, so each weighs more
+    # (the context-blind oracle's share of the oracle's gain, measured from the truth: 0.47 in lists of 10 at
+    # lambda 3, 0.35 in lists of 15 at lambda 3, 0.42 in lists of 30 at the world's 1.2)
+    "lists of 10, lambda 3": ("d = 32, at most 8 epochs, lists of 10 from pools of 20, context penalty 3 (not 1.2)",
+                              lambda c: _size(_lists(c, 10, penalty=3.0), 32, 8)),
+    "lists of 15, lambda 3": ("d = 32, at most 8 epochs, lists of 15 from pools of 30, context penalty 3 (not 1.2)",
+                              lambda c: _size(_lists(c, 15, penalty=3.0), 32, 8)),
+    "lists of 15, lambda 3, logs halved": ("lists of 15, lambda 3, the re-ranking log and the click model's halved",
+                                           lambda c: _size(replace(_lists(c, 15, 0.5, penalty=3.0), pretrain_requests=20000), 32, 8)),
+    "lists of 15, lambda 3, epochs 5": ("lists of 15, lambda 3, at most 5 epochs",
+                                        lambda c: _size(_lists(c, 15, penalty=3.0), 32, 5)),
 }
 
 
 def job(point: str, seed: int) -> None:
     torch.set_num_threads(1)
     os.environ[WORKERS_ENV] = "1"  # the rows one after another: two jobs share two cores
-    config = POINTS[point][1](demo_config(False, seed))
+    config = POINTS[point][1](demo_config("full", seed))
     start, cpu = time.perf_counter(), time.process_time()
     result = run(config, progress=False)
     out = {"point": point, "seed": seed, "seconds": time.perf_counter() - start, "cpu seconds": time.process_time() - cpu,

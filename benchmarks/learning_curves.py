@@ -40,7 +40,7 @@ CURVE_ROWS = ("PRM-Personalized", "PRM-BASE", "PRM-Personalized, no attention")
 def job(scale: int, seed: int, select: str) -> None:
     torch.set_num_threads(1)
     os.environ[WORKERS_ENV] = "1"  # the rows one after another: two jobs share two cores
-    config = demo_config(False, seed)
+    config = demo_config("full", seed)
     config = replace(config, world=replace(config.world, n_requests=config.world.n_requests * scale), select=select)
     start = time.perf_counter()
     result = run(config, progress=False, truth_per_epoch=True)

@@ -80,7 +80,7 @@ def rank_correlation(scores: np.ndarray, target: np.ndarray, padding_mask: np.nd
 
 def main(variant: str, scale: int, seed: int, epochs: int, dropout: float | None = None, weight_decay: float = 0.0) -> None:
     torch.set_num_threads(1)
-    config = demo_config(False, seed)
+    config = demo_config("full", seed)
     config = replace(config, world=replace(config.world, n_requests=config.world.n_requests * scale),
                      prm=config.prm | ({} if dropout is None else {"dropout": dropout}), fit=replace(config.fit, weight_decay=weight_decay))
     p = prepare(config, progress=False)

@@ -9,7 +9,7 @@ from prm_edu.baselines import DLCM, DLCMConfig
 from prm_edu.data.batches import RerankBatch, rerank_batch
 from prm_edu.data.world import PAD, RequestLog, World, WorldConfig, reorder
 from prm_edu.prm import PRM, PRMConfig
-from prm_edu.runtime import device, fast_mode, seed_everything
+from prm_edu.runtime import device, fast_mode, seed_everything, setting
 from prm_edu.train import FitConfig, fit
 
 __version__ = "0.1.0"
@@ -31,4 +31,5 @@ __all__ = [
     "reorder",
     "rerank_batch",
     "seed_everything",
+    "setting",
 ]

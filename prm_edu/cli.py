@@ -1,8 +1,8 @@
 """The `prm-edu` command.
 
-    prm-edu demo [--fast] [--seeds N] [--ablations] [--world personalized|item-only] [--select estimate|loss]
+    prm-edu demo [--setting full|class|fast] [--fast] [--seeds N] [--ablations] [--world personalized|item-only] [--select estimate|loss]
                  [--debias estimated|learned|pretrained|ipw|none] [--out DIR]
-    prm-edu movielens [--source PATH] [--seeds N] [--fast]
+    prm-edu movielens [--source PATH] [--seeds N] [--setting full|class|fast] [--fast]
     prm-edu device
 
 `demo` runs the main job on the built-in simulated world (see `prm_edu.experiment.demo`):
@@ -10,7 +10,10 @@ pre-train the PV click model, train DLCM, PRM-BASE and PRM-Personalized on logge
 clicks, and print one table: the paper's metrics on the logged clicks of the test
 requests, expected clicks per list under the true click model, and the share of the
 oracle's gain, for the initial order, each re-ranker and the oracles. Figures
-(learning curves, one attention heatmap) go to --out.
+(learning curves, one attention heatmap) go to --out. --setting (default
+$PRM_EDU_SETTING, else full; `--fast` is `--setting fast`) picks the size: full (the
+course site's numbers), class (lists of 15 and a stronger context effect: the same
+claims on one core in minutes), fast (seconds; too small for every claim).
 
 `movielens` builds the same table on MovieLens-100K (see `prm_edu.experiment.movielens`),
 read from --source (a folder, ml-100k.zip or a recbole wheel), $PRM_EDU_MOVIELENS, or an
@@ -33,7 +36,7 @@ from prm_edu.experiment.config import DEBIAS, SELECT, demo_config, movielens_con
 from prm_edu.experiment.demo import run
 from prm_edu.experiment.evaluate import mean_and_spread, paired_differences
 from prm_edu.experiment.rerankers import ABLATION_ROWS, MAIN_ROWS
-from prm_edu.runtime import device, fast_mode
+from prm_edu.runtime import SETTINGS, device, setting
 
 DEBIAS_WORDS = {"estimated": "fixed to the examination the position-based click model finds on the randomized bucket",
                 "learned": "learned from zero beside each model", "pretrained": "fixed to the pre-training's examination (PAL)",
@@ -72,18 +75,18 @@ def _figures(result: dict, out: Path) -> list[Path]:
     return paths
 
 
-def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress: bool = True, ranker: str = "personalized",
+def run_demo(setting: str, seeds: int, ablations: bool, out: Path | None, progress: bool = True, ranker: str = "personalized",
              select: str = "estimate", debias: str = "estimated") -> str:
     rows = {**MAIN_ROWS, **(ABLATION_ROWS if ablations else {})}
     start = time.perf_counter()
-    results = [run(replace(demo_config(fast, seed, ranker), select=select, debias=debias), progress=progress, rows=rows)
+    results = [run(replace(demo_config(setting, seed, ranker), select=select, debias=debias), progress=progress, rows=rows)
                for seed in range(seeds)]
     elapsed = time.perf_counter() - start
     mean, spread = mean_and_spread([r["rows"] for r in results])
     spread = spread if seeds > 1 else None
-    config = demo_config(fast, 0, ranker)
+    config = demo_config(setting, 0, ranker)
     lines = [
-        f"prm-edu demo{' (fast)' if fast else ''}: simulated world of {config.world.n_users} users and {config.world.n_items} items, "
+        f"prm-edu demo ({setting} setting): simulated world of {config.world.n_users} users and {config.world.n_items} items, "
         f"{ranker} initial ranker; "
         f"{config.world.n_requests} logged requests of {config.world.list_len} items (test: {len(results[0]['prepared'].test)}); "
         f"{seeds} seed(s){', mean±std' if seeds > 1 else ''}",
@@ -106,19 +109,19 @@ def run_demo(fast: bool, seeds: int, ablations: bool, out: Path | None, progress
     return "\n".join(lines)
 
 
-def run_movielens(source: Path | None, seeds: int, fast: bool, progress: bool = False) -> str:
+def run_movielens(source: Path | None, seeds: int, setting: str, progress: bool = False) -> str:
     from prm_edu import paper
     from prm_edu.data.movielens import load_movielens
     from prm_edu.experiment import movielens
 
     start = time.perf_counter()
     data = load_movielens(source)
-    results = [movielens.run(data, movielens_config(fast, seed), progress) for seed in range(seeds)]
+    results = [movielens.run(data, movielens_config(setting, seed), progress) for seed in range(seeds)]
     elapsed = time.perf_counter() - start
     mean, spread = mean_and_spread([r["rows"] for r in results])
     counts = results[0]["n_requests"]
     return "\n".join([
-        f"prm-edu movielens{' (fast)' if fast else ''}: MovieLens-100K from {data.source}; {len(data)} ratings, "
+        f"prm-edu movielens ({setting} setting): MovieLens-100K from {data.source}; {len(data)} ratings, "
         f"{data.n_users} users, {data.n_items} movies; requests per period: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
         f"{seeds} seed(s){', mean±std' if seeds > 1 else ''}; lists of 30, labels: rating >= 4",
         "",
@@ -130,11 +133,21 @@ def run_movielens(source: Path | None, seeds: int, fast: bool, progress: bool = 
     ])
 
 
+def _setting(args: argparse.Namespace) -> str:
+    """--setting, or --fast, or the environment's (`prm_edu.runtime.setting`); --fast beside another --setting is an error."""
+    if args.fast and args.setting not in (None, "fast"):
+        raise ValueError(f"--fast and --setting {args.setting} disagree: give one of them")
+    return "fast" if args.fast else args.setting or setting()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prm-edu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="the main job on the built-in simulated world")
-    demo.add_argument("--fast", action="store_true", help="a small version (also PRM_EDU_FAST=1)")
+    demo.add_argument("--setting", choices=SETTINGS, default=None,
+                      help="full (the course site's numbers), class (the same claims on one core in minutes) or fast "
+                           "(seconds); default $PRM_EDU_SETTING, else full")
+    demo.add_argument("--fast", action="store_true", help="--setting fast (also PRM_EDU_FAST=1)")
     demo.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..N-1 and report mean±std (default 1)")
     demo.add_argument("--ablations", action="store_true", help="add the paper's ablation rows")
     demo.add_argument("--world", choices=RANKERS, default="personalized",
@@ -151,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     movielens.add_argument("--source", type=Path, default=None,
                            help="a folder, ml-100k.zip or a recbole wheel (default: $PRM_EDU_MOVIELENS, then an installed recbole)")
     movielens.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1, mean±std (default 3)")
-    movielens.add_argument("--fast", action="store_true", help="a short version (also PRM_EDU_FAST=1)")
+    movielens.add_argument("--setting", choices=SETTINGS, default=None,
+                           help="full (four click models), class (DeepFM only) or fast (seconds); default $PRM_EDU_SETTING, else full")
+    movielens.add_argument("--fast", action="store_true", help="--setting fast (also PRM_EDU_FAST=1)")
     movielens.add_argument("--progress", action="store_true", help="show progress bars")
     commands.add_parser("device", help="the device prm-edu computes on ($PRM_EDU_DEVICE, else CUDA when present, else CPU)")
     args = parser.parse_args(argv)
@@ -160,12 +175,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.seeds < 1:
                 raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
             out = None if args.no_figures else args.out
-            print(run_demo(args.fast or fast_mode(), args.seeds, args.ablations, out, progress=not args.quiet, ranker=args.world,
+            print(run_demo(_setting(args), args.seeds, args.ablations, out, progress=not args.quiet, ranker=args.world,
                            select=args.select, debias=args.debias))
         elif args.command == "movielens":
             if args.seeds < 1:
                 raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-            print(run_movielens(args.source, args.seeds, args.fast or fast_mode(), args.progress))
+            print(run_movielens(args.source, args.seeds, _setting(args), args.progress))
         elif args.command == "device":
             print(f"prm-edu computes on {device()}")
     except ValueError as err:

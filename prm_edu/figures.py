@@ -126,7 +126,7 @@ def write_assets(folder: str | Path) -> list[Path]:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    demo = demo_config(fast=False, seed=0)
+    demo = demo_config("full", seed=0)
     world = World(demo.world)  # the default world: its item features are X, the click model's pv is PV
     click_model = demo.click_model
     d_pv = build_click_model(FeatureSpec.for_world(world), click_model).d_pv

@@ -16,6 +16,11 @@ import torch
 
 DEVICE_ENV = "PRM_EDU_DEVICE"
 FAST_ENV = "PRM_EDU_FAST"
+SETTING_ENV = "PRM_EDU_SETTING"  # "full", "class" or "fast": how big the notebooks' and the demo's runs are
+# full: the numbers the course site shows (the paper's lists of 30); class: a world that tells the same story on one
+# core in minutes (lists of 15, a stronger context effect: prm_edu.experiment.config); fast: the same steps in seconds,
+# to exercise the code (tests and CI), too small to show every claim
+SETTINGS = ("full", "class", "fast")
 PROGRESS_ENV = "PRM_EDU_PROGRESS"  # "0": no progress bars anywhere (the course website's build sets it)
 WORKERS_ENV = "PRM_EDU_WORKERS"  # how many of a table's rows train at once (see prm_edu.experiment.parallel)
 
@@ -55,9 +60,23 @@ def _switch(name: str, default: bool) -> bool:
     return True if value in {"1", "true", "yes", "on"} else False if value in {"0", "false", "no", "off"} else default
 
 
+def setting() -> str:
+    """The setting runs take by default, one of SETTINGS: `$PRM_EDU_SETTING` if set, else "fast" when
+    `$PRM_EDU_FAST` is true (tests and CI set it), else "full". The class's hub sets "class"."""
+    chosen = os.environ.get(SETTING_ENV, "").strip().lower()
+    fast = _switch(FAST_ENV, default=False)
+    if not chosen:
+        return "fast" if fast else "full"
+    if chosen not in SETTINGS:
+        raise ValueError(f"{SETTING_ENV}={chosen!r} is not a setting; choose one of {SETTINGS}")
+    if fast and chosen != "fast":
+        raise ValueError(f"{SETTING_ENV}={chosen!r} and {FAST_ENV}=1 disagree: unset one of them")
+    return chosen
+
+
 def fast_mode() -> bool:
-    """True when `$PRM_EDU_FAST` is set to a true value (tests and CI set it): shrink the work."""
-    return _switch(FAST_ENV, default=False)
+    """True in the fast setting (`setting() == "fast"`; `$PRM_EDU_FAST=1` chooses it): shrink the work."""
+    return setting() == "fast"
 
 
 def progress_bars() -> bool:

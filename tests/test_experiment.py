@@ -74,6 +74,22 @@ def test_demo_config_checks_how_position_bias_is_handled():
     assert DemoConfig(explore_share=0.0, select="loss", debias="learned").debias == "learned"
 
 
+def test_settings_differ_where_they_say_and_a_bad_one_is_named():
+    from prm_edu.experiment import demo_config, movielens_config
+    from prm_edu.experiment.config import CLASS_WORLD
+
+    full, klass, fast = (demo_config(s, 0) for s in ("full", "class", "fast"))
+    assert (klass.world.list_len, klass.world.pool_size, klass.world.context_penalty) == (15, 30, 3.0) == tuple(CLASS_WORLD.values())
+    assert replace(klass.world, **{k: getattr(full.world, k) for k in CLASS_WORLD}) == full.world  # nothing else differs
+    assert (klass.prm, klass.fit, klass.pretrain_requests) == (full.prm, full.fit, full.pretrain_requests)
+    assert fast.world.n_requests < full.world.n_requests and demo_config(True, 0) == fast and demo_config(False, 0) == full
+    assert demo_config("class", 1, "item-only").world.ranker == "item-only"
+    assert movielens_config("class", 0).pv_models == ("deepfm",) and movielens_config("class", 0).fit == movielens_config("full", 0).fit
+    for make in (demo_config, movielens_config):
+        with pytest.raises(ValueError, match="setting must be one of .*got 'small'"):
+            make("small", 0)
+
+
 def test_train_rows_names_a_missing_examination(result):
     from prm_edu.experiment.rerankers import train_rows
 

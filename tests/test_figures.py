@@ -35,7 +35,7 @@ def test_write_assets_draws_the_three_committed_pictures(tmp_path):
     plt.close("all")
     from prm_edu.experiment import demo_config
 
-    demo = PRMConfig(d_x=10, d_pv=40, **demo_config(False, 0).prm)  # the pictures show the demo's PRM
+    demo = PRMConfig(d_x=10, d_pv=40, **demo_config("full", 0).prm)  # the pictures show the demo's PRM
     assert f"{demo.n_heads} heads of width {demo.head_dim}" in _texts(figures.encoder_block(demo))
     assert "2 heads of width 16" in _texts(figures.encoder_block(demo))  # as README.md and notebook 05 say
     for path in written:

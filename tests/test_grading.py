@@ -154,7 +154,7 @@ def bucket_lists():
     from prm_edu.experiment import demo_config
     from prm_edu.experiment.prepare import prepare, shown_lists
 
-    prepared = prepare(demo_config(fast=True, seed=0), progress=False)
+    prepared = prepare(demo_config("fast", seed=0), progress=False)
     world = prepared.world
     return shown_lists(world, prepared.click_model, prepared.spec, world.sample_requests(4000, seed=0, randomize=True))
 

@@ -163,7 +163,7 @@ def test_real_movielens_runs_end_to_end():
     data = load_movielens(REAL)
     assert (len(data), data.n_users, data.n_items) == (100_000, 943, 1682)
     assert set(np.unique(data.rating)) == {1, 2, 3, 4, 5}
-    result = movielens.run(data, movielens_config(fast=True, seed=0))
+    result = movielens.run(data, movielens_config("fast", seed=0))
     rows = result["rows"]
     assert result["n_requests"]["test"] > 500
     assert rows["PRM-Personalized"]["MAP@10"] > rows["initial order"]["MAP@10"]

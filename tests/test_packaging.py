@@ -47,13 +47,23 @@ def test_demo_fast_prints_the_table_and_draws_figures(capsys, tmp_path):
     for column in ["P@5", "P@10", "MAP@5", "MAP@10", "MAP@30", "NDCG@10", "clicks/list", "oracle gain"]:
         assert column in out
     assert "position-bias term in training: fixed to the examination" in out  # the default
+    assert "prm-edu demo (fast setting)" in out
     assert (tmp_path / "learning_curves.png").stat().st_size > 1000
     assert (tmp_path / "attention_prm_personalized.png").stat().st_size > 1000
 
 
-def test_demo_bad_argument_is_a_clear_error(capsys):
+def test_demo_bad_argument_is_a_clear_error(capsys, monkeypatch):
     assert cli.main(["demo", "--seeds", "0"]) == 2
     assert "--seeds" in capsys.readouterr().err
+    assert cli.main(["demo", "--fast", "--setting", "class"]) == 2
+    assert "--fast and --setting class disagree" in capsys.readouterr().err
+    monkeypatch.delenv("PRM_EDU_FAST", raising=False)
+    monkeypatch.setenv("PRM_EDU_SETTING", "tiny")
+    assert cli.main(["demo", "--no-figures"]) == 2  # the environment's setting, checked before any work
+    assert "PRM_EDU_SETTING='tiny' is not a setting" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--setting", "tiny"])
+    assert "class" in capsys.readouterr().err  # argparse names the choices
     with pytest.raises(SystemExit):
         cli.main(["demo", "--world", "popularity"])
     assert "personalized" in capsys.readouterr().err  # argparse names the choices

@@ -27,10 +27,26 @@ def test_seed_everything_repeats_numbers():
 
 
 def test_fast_mode(monkeypatch):
+    monkeypatch.delenv("PRM_EDU_SETTING", raising=False)
     monkeypatch.setenv("PRM_EDU_FAST", "1")
-    assert prm_edu.fast_mode()
+    assert prm_edu.fast_mode() and prm_edu.setting() == "fast"
     monkeypatch.setenv("PRM_EDU_FAST", "0")
-    assert not prm_edu.fast_mode()
+    assert not prm_edu.fast_mode() and prm_edu.setting() == "full"
+
+
+def test_setting_reads_its_variable_and_refuses_a_contradiction(monkeypatch):
+    monkeypatch.delenv("PRM_EDU_FAST", raising=False)
+    monkeypatch.setenv("PRM_EDU_SETTING", "class")
+    assert prm_edu.setting() == "class" and not prm_edu.fast_mode()
+    monkeypatch.setenv("PRM_EDU_SETTING", " Fast ")
+    assert prm_edu.setting() == "fast"
+    monkeypatch.setenv("PRM_EDU_SETTING", "classroom")
+    with pytest.raises(ValueError, match="PRM_EDU_SETTING='classroom'"):
+        prm_edu.setting()
+    monkeypatch.setenv("PRM_EDU_SETTING", "class")
+    monkeypatch.setenv("PRM_EDU_FAST", "1")
+    with pytest.raises(ValueError, match="disagree"):
+        prm_edu.setting()
 
 
 def test_progress_bars_can_be_switched_off(monkeypatch, capsys):

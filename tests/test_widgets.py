@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 
 @pytest.fixture(scope="module")
 def prepared():
-    config = demo_config(fast=True, seed=0)
+    config = demo_config("fast", seed=0)
     world = WorldConfig(n_users=120, n_items=90, pool_size=20, list_len=8, n_requests=300, history_len=6)
     config = replace(config, world=world, pretrain_requests=300, pretrain_fit=replace(PRETRAIN_FIT, epochs=1, progress=False))
     return prepare(config, progress=False)
