@@ -60,7 +60,8 @@ def kernel_environment(full: bool) -> None:
     last, longest notebook still has them all."""
     os.environ.pop("MPLBACKEND", None)
     workers = len(os.sched_getaffinity(0))
-    os.environ.update({"PRM_EDU_FAST": "0" if full else "1", "OMP_NUM_THREADS": "1", "PRM_EDU_WORKERS": str(workers),
+    os.environ.pop("PRM_EDU_FAST", None)  # the setting is said once, below
+    os.environ.update({"PRM_EDU_SETTING": "full" if full else "fast", "OMP_NUM_THREADS": "1", "PRM_EDU_WORKERS": str(workers),
                        "PRM_EDU_PROGRESS": "0",  # a progress bar would show on the page as a line of text
                        "JUPYTER_RUNTIME_DIR": tempfile.mkdtemp(prefix="prm-edu-book-")})
 

@@ -33,6 +33,9 @@ def test_z2jh_values_agree_with_the_image_and_the_class():
     assert values["cull"]["enabled"] is True
     memory = {k: float(re.fullmatch(r"([\d.]+)G", v).group(1)) for k, v in single["memory"].items()}
     assert memory["guarantee"] <= memory["limit"]
+    # students get one thread and the setting made for it, whichever way the class is served
+    assert single["extraEnv"]["OMP_NUM_THREADS"] == "1" and single["extraEnv"]["PRM_EDU_SETTING"] == "class"
+    assert "PRM_EDU_SETTING=class" in dockerfile
 
 
 def test_the_one_server_config_names_what_setup_installs():
@@ -41,6 +44,7 @@ def test_the_one_server_config_names_what_setup_installs():
     assert "jupyterhub_idle_culler" in config and "jupyterhub-idle-culler" in requirements
     assert "systemdspawner" in config and "jupyterhub-systemdspawner" in requirements
     assert 'c.JupyterHub.ip = CLASS["ip"]' in config
+    assert '"PRM_EDU_SETTING": "class"' in config and '"OMP_NUM_THREADS": "1"' in config
 
 
 def test_the_hub_listens_on_localhost_by_default():
