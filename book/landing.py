@@ -105,7 +105,9 @@ def landing(notebooks: list[dict], assignments: list[tuple[str, str]], readme: s
 <p>A course on PRM (Pei et al., RecSys 2019) in {len(notebooks)} notebooks, shown here with their outputs, run
 in the {setting} setting; each page says where and how long. To run them yourself: <code>make lab</code>
 (JupyterLab) or <code>make app</code> (the re-ranking explorer alone); the widgets on these pages show their
-first state only. For instructors and developers: <a href='developers.html'>tests, benchmarks, GPUs and how this
+first state only. On the class's hub the notebooks run in the <b>class setting</b> (lists of 15 and a stronger
+list-context effect, so that the same claims show on one core in minutes): its numbers are its own, not these
+pages' (the README's "Settings" says what differs). For instructors and developers: <a href='developers.html'>tests, benchmarks, GPUs and how this
 site is built</a>.</p>
 <form action="search.html" method="get"><input name="q" type="search" placeholder="search the course"
  aria-label="search the course" size="40"> <button>search</button></form>

@@ -96,9 +96,9 @@ class DemoConfig:
 
 # The class setting's world: lists of 15 from pools of 30 (a PRM step costs about its list's length) and a stronger
 # context effect. In a short list fewer same-category items sit above an item, so at the full world's lambda = 1.2
-# the context weighs little: a context-blind oracle earns 0.61 of the oracle's gain in lists of 15 (0.42 in lists
-# of 30) and no re-ranker learns more. At lambda = 3 it earns 0.35, and every claim of the demo holds over three
-# seeds at a third of the full setting's cost (benchmarks/README.md, "The speed/quality frontier").
+# the context weighs little: a context-blind oracle earns 0.61 of the oracle's gain in lists of 15 (0.39 in lists
+# of 30) and no re-ranker learns more. At lambda = 3 it earns 0.34, and every claim of the demo holds over three
+# seeds at 38 % of the full setting's cost (benchmarks/README.md, "The speed/quality frontier").
 CLASS_WORLD = {"list_len": 15, "pool_size": 30, "context_penalty": 3.0}
 
 
