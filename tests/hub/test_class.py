@@ -564,6 +564,10 @@ async def run_class(report: Report) -> None:
     # ... and its terminal runs nbgrader (the guide's commands)
     report.messages["terminal"] = await Lab(settings, settings.instructor, report.tokens).terminal(
         "nbgrader --version; echo TERMINAL-$((40 + 2))", expect="TERMINAL-42")
+    # a student's terminal (as their kernels) runs prm-edu in the class setting, on one thread
+    report.messages["student's setting"] = await Lab(settings, students[0], report.tokens).terminal(
+        "python -c \"import prm_edu, torch; print('SETTING-' + prm_edu.setting(), 'THREADS', torch.get_num_threads())\"",
+        expect="SETTING-class")
 
 
 @pytest.fixture(scope="module")
@@ -698,6 +702,10 @@ def test_accounts_are_closed_and_grouped(report):
 
 def test_students_log_in_with_their_own_password_only(report):
     assert report.logins == {"right password": 302, "wrong password": 403, "another's password": 403}
+
+
+def test_students_run_the_class_setting_on_one_thread(report):
+    assert "SETTING-class THREADS 1" in report.messages["student's setting"], report.messages["student's setting"]
 
 
 def test_all_30_servers_start_at_once(report):
