@@ -107,8 +107,8 @@ in the {setting} setting; each page says where and how long. To run them yoursel
 (JupyterLab) or <code>make app</code> (the re-ranking explorer alone); the widgets on these pages show their
 first state only. On the class's hub the notebooks run in the <b>class setting</b> (lists of 15 and a stronger
 list-context effect, so that the same claims show on one core in minutes): its numbers are its own, not these
-pages' (the README's "Settings" says what differs). For instructors and developers: <a href='developers.html'>tests, benchmarks, GPUs and how this
-site is built</a>.</p>
+pages' (the README's "Settings" says what differs). For instructors and developers:
+<a href='developers.html'>tests, benchmarks, GPUs and how this site is built</a>.</p>
 <form action="search.html" method="get"><input name="q" type="search" placeholder="search the course"
  aria-label="search the course" size="40"> <button>search</button></form>
 <h2>Before you start</h2>
