@@ -42,7 +42,7 @@ class FitConfig:
     lr: float = 1e-3  # Adam's learning rate (the peak, with warm-up)
     weight_decay: float = 0.0
     warmup_steps: int = 0  # > 0: linear warm-up to lr, then lr * sqrt(warmup / step) (the Transformer schedule)
-    patience: int = 2  # stop after this many epochs without a better validation `monitor`
+    patience: int = 2  # stop once more than this many epochs in a row bring no better validation `monitor`
     grad_clip: float | None = 1.0  # max gradient norm; None: no clipping
     seed: int = 0
     progress: bool = True  # show a progress bar
