@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = demo_config(args.fast, args.seed)
+    config = demo_config("fast" if args.fast else "full", args.seed)
     print(f"{machine()}; {args.threads} torch thread(s); demo{' --fast' if args.fast else ''}, seed {args.seed}")
     start = time.perf_counter()
     torch.manual_seed(config.seed)

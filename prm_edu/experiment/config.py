@@ -102,16 +102,14 @@ class DemoConfig:
 CLASS_WORLD = {"list_len": 15, "pool_size": 30, "context_penalty": 3.0}
 
 
-def check_setting(setting: str | bool, where: str) -> str:
-    """One of SETTINGS; a bool is read as the older switch `fast` (True: "fast", False: "full")."""
-    if isinstance(setting, bool):
-        return "fast" if setting else "full"
+def check_setting(setting: str, where: str) -> str:
+    """`setting`, checked to be one of SETTINGS."""
     if setting not in SETTINGS:
-        raise ValueError(f"{where}: setting must be one of {SETTINGS} (or a bool: fast or not), got {setting!r}")
+        raise ValueError(f"{where}: setting must be one of {SETTINGS}, got {setting!r}")
     return setting
 
 
-def demo_config(setting: str | bool, seed: int, ranker: str = "personalized") -> DemoConfig:
+def demo_config(setting: str, seed: int, ranker: str = "personalized") -> DemoConfig:
     """The demo's settings in `setting` ("full", "class" or "fast"; see SETTINGS); `ranker` the world's initial
     ranker (see WorldConfig.ranker)."""
     setting = check_setting(setting, "demo_config")
@@ -144,7 +142,7 @@ class MovieLensConfig:
             raise ValueError(f"MovieLensConfig.loss must be one of {sorted(LIST_LOSSES)}, got {self.loss!r}")
 
 
-def movielens_config(setting: str | bool, seed: int) -> MovieLensConfig:
+def movielens_config(setting: str, seed: int) -> MovieLensConfig:
     """The MovieLens job's settings in `setting`: "fast" pre-trains DeepFM only and trains briefly, a few seconds'
     version; "class" pre-trains DeepFM only (the rows every claim of notebook 08 but the click models' comparison
     needs) and trains as the full setting does."""
